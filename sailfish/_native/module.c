@@ -1,0 +1,528 @@
+// The one generic binding: exposes the registry, the vector of envs over caller-owned NumPy
+// buffers, and the advantage kernel. Buffers are checked once, at creation, through the
+// buffer protocol (so the build needs no NumPy headers); step only checks the actions.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "advantage.h"
+#include "vecenv.h"
+
+// ---------------------------------------------------------------- config
+// Resolves a {name: value} dict against an env's parameter table into `cfg`.
+static int parse_config(const EnvDesc* desc, PyObject* config, double* cfg) {
+    for (int i = 0; i < desc->num_params; i++) cfg[i] = desc->params[i].def;
+    if (config == NULL || config == Py_None) return 0;
+    if (!PyDict_Check(config)) {
+        PyErr_SetString(PyExc_TypeError, "config must be a dict");
+        return -1;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(config, &pos, &key, &value)) {
+        const char* name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (!name) {
+            PyErr_SetString(PyExc_TypeError, "config keys must be strings");
+            return -1;
+        }
+        int k = -1;
+        for (int i = 0; i < desc->num_params; i++)
+            if (strcmp(desc->params[i].name, name) == 0) k = i;
+        if (k < 0) {
+            PyObject* known = PyUnicode_FromString("");
+            for (int i = 0; i < desc->num_params && known; i++) {
+                PyObject* next = PyUnicode_FromFormat("%U%s%s", known, i ? ", " : "", desc->params[i].name);
+                Py_DECREF(known);
+                known = next;
+            }
+            if (known) {
+                PyErr_Format(PyExc_ValueError, "%s: unknown config key '%s' (known: %U)", desc->name, name,
+                             known);
+                Py_DECREF(known);
+            }
+            return -1;
+        }
+        const ParamDesc* p = &desc->params[k];
+        if (!PyNumber_Check(value) || PyComplex_Check(value)) {
+            PyErr_Format(PyExc_ValueError, "%s: config '%s' must be a number, got %R", desc->name, name, value);
+            return -1;
+        }
+        double v = PyFloat_AsDouble(value);
+        if (v == -1.0 && PyErr_Occurred()) return -1;
+        if (p->is_int && v != floor(v)) {
+            PyErr_Format(PyExc_ValueError, "%s: config '%s' must be an integer, got %R", desc->name, name, value);
+            return -1;
+        }
+        if (!(v >= p->lo && v <= p->hi)) {
+            PyObject* lo = PyFloat_FromDouble(p->lo);
+            PyObject* hi = PyFloat_FromDouble(p->hi);
+            PyErr_Format(PyExc_ValueError, "%s: config '%s' must be in [%R, %R], got %R", desc->name, name, lo, hi,
+                         value);
+            Py_XDECREF(lo);
+            Py_XDECREF(hi);
+            return -1;
+        }
+        cfg[k] = v;
+    }
+    return 0;
+}
+
+static const EnvDesc* find_env_or_raise(const char* name) {
+    const EnvDesc* desc = sf_find_env(name);
+    if (!desc) {
+        PyObject* known = PyUnicode_FromString("");
+        for (int i = 0; i < sf_registry_size && known; i++) {
+            PyObject* next = PyUnicode_FromFormat("%U%s%s", known, i ? ", " : "", sf_registry[i]->name);
+            Py_DECREF(known);
+            known = next;
+        }
+        if (known) {
+            PyErr_Format(PyExc_ValueError, "unknown env '%s' (known: %U)", name, known);
+            Py_DECREF(known);
+        }
+    }
+    return desc;
+}
+
+static int resolve(const char* name, PyObject* config, const EnvDesc** desc, double* cfg, EnvLayout* layout) {
+    *desc = find_env_or_raise(name);
+    if (!*desc) return -1;
+    if (parse_config(*desc, config, cfg) < 0) return -1;
+    const char* err = sf_check_config(*desc, cfg, layout);
+    if (err) {
+        PyErr_Format(PyExc_ValueError, "%s: %s", (*desc)->name, err);
+        return -1;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------- names() and spec()
+static PyObject* py_names(PyObject* self, PyObject* args) {
+    (void)self; (void)args;
+    PyObject* list = PyList_New(sf_registry_size);
+    for (int i = 0; list && i < sf_registry_size; i++)
+        PyList_SET_ITEM(list, i, PyUnicode_FromString(sf_registry[i]->name));
+    return list;
+}
+
+static PyObject* str_tuple(const char* const* items, int n) {
+    PyObject* t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++) PyTuple_SET_ITEM(t, i, PyUnicode_FromString(items[i]));
+    return t;
+}
+
+static PyObject* py_spec(PyObject* self, PyObject* args, PyObject* kwargs) {
+    (void)self;
+    static char* kwlist[] = {"name", "config", NULL};
+    const char* name;
+    PyObject* config = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|O", kwlist, &name, &config)) return NULL;
+    const EnvDesc* desc;
+    double cfg[32];
+    EnvLayout l;
+    if (resolve(name, config, &desc, cfg, &l) < 0) return NULL;
+
+    PyObject* params = PyList_New(desc->num_params);
+    PyObject* resolved = PyDict_New();
+    for (int i = 0; i < desc->num_params; i++) {
+        const ParamDesc* p = &desc->params[i];
+        PyList_SET_ITEM(params, i, p->is_int
+            ? Py_BuildValue("{s:s,s:L,s:d,s:d,s:s,s:s}", "name", p->name, "default", (long long)p->def, "low",
+                            p->lo, "high", p->hi, "type", "int", "doc", p->doc)
+            : Py_BuildValue("{s:s,s:d,s:d,s:d,s:s,s:s}", "name", p->name, "default", p->def, "low", p->lo,
+                            "high", p->hi, "type", "float", "doc", p->doc));
+        PyObject* v = p->is_int ? PyLong_FromLongLong((long long)cfg[i]) : PyFloat_FromDouble(cfg[i]);
+        PyDict_SetItemString(resolved, p->name, v);
+        Py_DECREF(v);
+    }
+    int obs_size = sf_obs_size(&l);
+    PyObject* obs_shape = PyTuple_New(l.obs_ndim);
+    for (int i = 0; i < l.obs_ndim; i++) PyTuple_SET_ITEM(obs_shape, i, PyLong_FromLong(l.obs_shape[i]));
+    PyObject *obs_low, *obs_high;
+    if (l.obs_high_per_dim) {
+        obs_low = PyList_New(obs_size);
+        obs_high = PyList_New(obs_size);
+        for (int i = 0; i < obs_size; i++) {
+            PyList_SET_ITEM(obs_low, i, PyFloat_FromDouble(-l.obs_high_per_dim[i]));
+            PyList_SET_ITEM(obs_high, i, PyFloat_FromDouble(l.obs_high_per_dim[i]));
+        }
+    } else {
+        obs_low = PyFloat_FromDouble(l.obs_low);
+        obs_high = PyFloat_FromDouble(l.obs_high);
+    }
+    PyObject* act_n = PyTuple_New(l.act_type == SF_ACT_BOX ? 0 : l.act_dims);
+    for (int i = 0; l.act_type != SF_ACT_BOX && i < l.act_dims; i++)
+        PyTuple_SET_ITEM(act_n, i, PyLong_FromLong(l.act_n[i]));
+    static const char* act_kinds[] = {"discrete", "multidiscrete", "box"};
+    return Py_BuildValue(
+        "{s:s,s:s,s:N,s:N,s:s,s:N,s:N,s:N,s:s,s:i,s:N,s:d,s:d,s:i,s:i,s:(iii),s:N,s:N}",
+        "name", desc->name, "doc", desc->doc, "params", params, "config", resolved,
+        "obs_dtype", l.obs_type == SF_OBS_F32 ? "float32" : "uint8", "obs_shape", obs_shape,
+        "obs_low", obs_low, "obs_high", obs_high, "act_kind", act_kinds[l.act_type], "act_dims", l.act_dims,
+        "act_n", act_n, "act_low", (double)l.act_low, "act_high", (double)l.act_high,
+        "agents_per_env", l.agents_per_env, "lanes", desc->lanes, "render_shape", l.render_height,
+        l.render_width, 3, "extra_stats", str_tuple(desc->extra_stats, desc->num_extra_stats),
+        "state_fields", str_tuple(desc->state_fields, desc->num_state_fields));
+}
+
+// ---------------------------------------------------------------- buffers
+// Takes a writable C-contiguous, aligned view of `obj` holding `rows` rows of `row_items`
+// items of the given format; raises ValueError naming the buffer and the fix otherwise.
+static int get_buffer(PyObject* obj, Py_buffer* view, const char* what, const char* formats, Py_ssize_t itemsize,
+                      const char* dtype, Py_ssize_t rows, Py_ssize_t row_items) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: must be a writable NumPy array of dtype %s", what, dtype);
+        return -1;
+    }
+    const char* fmt = view->format ? view->format : "B";
+    while (*fmt == '@' || *fmt == '=' || *fmt == '<') fmt++;
+    const char* why = NULL;
+    if (view->itemsize != itemsize || strlen(fmt) != 1 || !strchr(formats, fmt[0])) why = "has the wrong dtype";
+    else if (!PyBuffer_IsContiguous(view, 'C')) why = "is not C-contiguous (use np.ascontiguousarray)";
+    else if (((uintptr_t)view->buf) % (uintptr_t)itemsize) why = "is not aligned to its item size";
+    else if (view->ndim < 1 || view->shape[0] != rows || view->len / itemsize != rows * row_items) why = "has the wrong shape";
+    if (why) {
+        PyObject* shape = PyTuple_New(view->ndim);
+        for (int i = 0; shape && i < view->ndim; i++) PyTuple_SET_ITEM(shape, i, PyLong_FromSsize_t(view->shape[i]));
+        PyErr_Format(PyExc_ValueError, "%s %s: expected %zd rows of %zd %s items, got shape %R format '%s'", what,
+                     why, rows, row_items, dtype, shape, view->format ? view->format : "B");
+        Py_XDECREF(shape);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------- VecEnv type
+enum { BUF_OBS, BUF_ACTIONS, BUF_REWARDS, BUF_TERMINALS, BUF_TRUNCATIONS, NUM_BUFS };
+
+typedef struct {
+    PyObject_HEAD
+    VecEnv* vec;
+    Py_buffer views[NUM_BUFS];
+    int num_views;
+} PyVecEnv;
+
+static void PyVecEnv_dealloc(PyVecEnv* self) {
+    if (self->vec) {
+        Py_BEGIN_ALLOW_THREADS
+        sf_vec_destroy(self->vec);
+        Py_END_ALLOW_THREADS
+    }
+    for (int i = 0; i < self->num_views; i++) PyBuffer_Release(&self->views[i]);
+    Py_TYPE(self)->tp_free((PyObject*)self);
+}
+
+static int PyVecEnv_init(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
+    static char* kwlist[] = {"name", "observations", "actions", "rewards", "terminals", "truncations",
+                             "num_envs", "seed", "num_threads", "config", NULL};
+    const char* name;
+    PyObject* bufs[NUM_BUFS];
+    int num_envs, num_threads = 1;
+    unsigned long long seed = 0;
+    PyObject* config = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOOOOOi|KiO", kwlist, &name, &bufs[0], &bufs[1], &bufs[2],
+                                     &bufs[3], &bufs[4], &num_envs, &seed, &num_threads, &config))
+        return -1;
+    if (self->vec) {
+        PyErr_SetString(PyExc_RuntimeError, "VecEnv is already initialised");
+        return -1;
+    }
+    if (num_envs < 1) {
+        PyErr_Format(PyExc_ValueError, "num_envs must be >= 1, got %d", num_envs);
+        return -1;
+    }
+    if (num_threads < 1) {
+        PyErr_Format(PyExc_ValueError, "num_threads must be >= 1, got %d", num_threads);
+        return -1;
+    }
+    const EnvDesc* desc;
+    double cfg[32];
+    EnvLayout l;
+    if (resolve(name, config, &desc, cfg, &l) < 0) return -1;
+    Py_ssize_t rows = (Py_ssize_t)num_envs * l.agents_per_env;
+    int f32_obs = l.obs_type == SF_OBS_F32, box = l.act_type == SF_ACT_BOX;
+    struct { const char* what; const char* formats; Py_ssize_t itemsize; const char* dtype; Py_ssize_t items; } spec[NUM_BUFS] = {
+        {"observations", f32_obs ? "f" : "B", f32_obs ? 4 : 1, f32_obs ? "float32" : "uint8", sf_obs_size(&l)},
+        {"actions", box ? "f" : "il", 4, box ? "float32" : "int32", l.act_dims},
+        {"rewards", "f", 4, "float32", 1},
+        {"terminals", "?B", 1, "bool", 1},
+        {"truncations", "?B", 1, "bool", 1},
+    };
+    for (int i = 0; i < NUM_BUFS; i++) {
+        if (get_buffer(bufs[i], &self->views[i], spec[i].what, spec[i].formats, spec[i].itemsize, spec[i].dtype, rows,
+                       spec[i].items) < 0)
+            return -1;
+        self->num_views++;
+    }
+    VecEnv* vec;
+    Py_BEGIN_ALLOW_THREADS
+    vec = sf_vec_create(desc, cfg, num_envs, seed, num_threads, self->views[BUF_OBS].buf,
+                        self->views[BUF_ACTIONS].buf, self->views[BUF_REWARDS].buf,
+                        self->views[BUF_TERMINALS].buf, self->views[BUF_TRUNCATIONS].buf);
+    Py_END_ALLOW_THREADS
+    if (!vec) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->vec = vec;
+    return 0;
+}
+
+static int check_ready(PyVecEnv* self) {
+    if (!self->vec) {
+        PyErr_SetString(PyExc_RuntimeError, "VecEnv is not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject* PyVecEnv_reset(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
+    static char* kwlist[] = {"seed", NULL};
+    PyObject* seed_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kwlist, &seed_obj) || check_ready(self) < 0) return NULL;
+    unsigned long long seed = 0;
+    int reseed = seed_obj != Py_None;
+    if (reseed) {
+        seed = PyLong_AsUnsignedLongLong(seed_obj);
+        if (PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "seed must be a non-negative integer, got %R", seed_obj);
+            return NULL;
+        }
+    }
+    sf_vec_reset(self->vec, reseed, seed);
+    Py_RETURN_NONE;
+}
+
+static PyObject* invalid_action_error(PyVecEnv* self, long row) {
+    const EnvLayout* l = &self->vec->layout;
+    PyObject* values = PyList_New(l->act_dims);
+    for (int d = 0; values && d < l->act_dims; d++) {
+        PyObject* v = l->act_type == SF_ACT_BOX
+            ? PyFloat_FromDouble(((float*)self->vec->actions)[row * l->act_dims + d])
+            : PyLong_FromLong(((int32_t*)self->vec->actions)[row * l->act_dims + d]);
+        PyList_SET_ITEM(values, d, v);
+    }
+    if (l->act_type == SF_ACT_BOX)
+        PyErr_Format(PyExc_ValueError, "%s: invalid action at row %ld: %R (box actions must be finite)",
+                     self->vec->desc->name, row, values);
+    else {
+        PyObject* n = PyList_New(l->act_dims);
+        for (int d = 0; n && d < l->act_dims; d++) PyList_SET_ITEM(n, d, PyLong_FromLong(l->act_n[d]));
+        PyErr_Format(PyExc_ValueError, "%s: invalid action at row %ld: %R (each must be in [0, n) for n in %R)",
+                     self->vec->desc->name, row, values, n);
+        Py_XDECREF(n);
+    }
+    Py_XDECREF(values);
+    return NULL;
+}
+
+static PyObject* PyVecEnv_step(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
+    static char* kwlist[] = {"check_actions", NULL};
+    int check = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p", kwlist, &check) || check_ready(self) < 0) return NULL;
+    long bad = -1;
+    Py_BEGIN_ALLOW_THREADS
+    if (check) bad = sf_vec_check_actions(self->vec);
+    if (bad < 0) sf_vec_step(self->vec);
+    Py_END_ALLOW_THREADS
+    if (bad >= 0) return invalid_action_error(self, bad);
+    Py_RETURN_NONE;
+}
+
+static PyObject* PyVecEnv_drain_stats(PyVecEnv* self, PyObject* args) {
+    (void)args;
+    if (check_ready(self) < 0) return NULL;
+    EpisodeStats s;
+    sf_vec_drain_stats(self->vec, &s);
+    PyObject* d = PyDict_New();
+    if (!d || s.episodes == 0) return d;
+    double n = s.episodes;
+    PyObject* v;
+#define SET(key, val) v = (val); PyDict_SetItemString(d, key, v); Py_DECREF(v)
+    SET("episodes", PyLong_FromLongLong((long long)n));
+    SET("episode_return", PyFloat_FromDouble(s.episode_return / n));
+    SET("episode_length", PyFloat_FromDouble(s.episode_length / n));
+    SET("score", PyFloat_FromDouble(s.score / n));
+    for (int k = 0; k < self->vec->desc->num_extra_stats; k++) {
+        SET(self->vec->desc->extra_stats[k], PyFloat_FromDouble(s.extra[k] / n));
+    }
+#undef SET
+    return d;
+}
+
+static int check_env_index(PyVecEnv* self, int index) {
+    if (check_ready(self) < 0) return -1;
+    if (index < 0 || index >= self->vec->num_envs) {
+        PyErr_Format(PyExc_IndexError, "env index %d out of range [0, %d)", index, self->vec->num_envs);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject* PyVecEnv_render(PyVecEnv* self, PyObject* args) {
+    int index;
+    PyObject* out;
+    if (!PyArg_ParseTuple(args, "iO", &index, &out) || check_env_index(self, index) < 0) return NULL;
+    const EnvLayout* l = &self->vec->layout;
+    Py_buffer view;
+    if (get_buffer(out, &view, "render output", "B", 1, "uint8", l->render_height, (Py_ssize_t)l->render_width * 3) < 0)
+        return NULL;
+    sf_vec_render(self->vec, index, view.buf);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
+static PyObject* PyVecEnv_get_state(PyVecEnv* self, PyObject* args) {
+    int index;
+    if (!PyArg_ParseTuple(args, "i", &index) || check_env_index(self, index) < 0) return NULL;
+    const EnvDesc* desc = self->vec->desc;
+    double values[64] = {0};
+    sf_vec_get_state(self->vec, index, values);
+    PyObject* d = PyDict_New();
+    for (int i = 0; d && i < desc->num_state_fields; i++) {
+        PyObject* v = PyFloat_FromDouble(values[i]);
+        PyDict_SetItemString(d, desc->state_fields[i], v);
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyObject* PyVecEnv_set_state(PyVecEnv* self, PyObject* args) {
+    int index;
+    PyObject* state;
+    if (!PyArg_ParseTuple(args, "iO!", &index, &PyDict_Type, &state) || check_env_index(self, index) < 0) return NULL;
+    const EnvDesc* desc = self->vec->desc;
+    double values[64] = {0};
+    sf_vec_get_state(self->vec, index, values);
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(state, &pos, &key, &value)) {
+        const char* name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        int k = -1;
+        for (int i = 0; name && i < desc->num_state_fields; i++)
+            if (strcmp(desc->state_fields[i], name) == 0) k = i;
+        if (k < 0) {
+            PyErr_Format(PyExc_ValueError, "%s: unknown state field %R", desc->name, key);
+            return NULL;
+        }
+        values[k] = PyFloat_AsDouble(value);
+        if (PyErr_Occurred()) return NULL;
+    }
+    sf_vec_set_state(self->vec, index, values);
+    Py_RETURN_NONE;
+}
+
+static PyObject* PyVecEnv_get_num_threads(PyVecEnv* self, void* closure) {
+    (void)closure;
+    if (check_ready(self) < 0) return NULL;
+    return PyLong_FromLong(self->vec->num_threads);
+}
+
+static PyMethodDef PyVecEnv_methods[] = {
+    {"reset", (PyCFunction)(void (*)(void))PyVecEnv_reset, METH_VARARGS | METH_KEYWORDS,
+     "reset(seed=None): new episodes everywhere; reseeds every env's generator if seed is given"},
+    {"step", (PyCFunction)(void (*)(void))PyVecEnv_step, METH_VARARGS | METH_KEYWORDS,
+     "step(check_actions=True): steps every env once from the action buffer, GIL released"},
+    {"drain_stats", (PyCFunction)PyVecEnv_drain_stats, METH_NOARGS,
+     "drain_stats() -> dict of episode means since the last call (empty if none finished)"},
+    {"render", (PyCFunction)PyVecEnv_render, METH_VARARGS, "render(index, out): draws env `index` into out (H, W, 3) uint8"},
+    {"get_state", (PyCFunction)PyVecEnv_get_state, METH_VARARGS, "get_state(index) -> dict of the env's state fields"},
+    {"set_state", (PyCFunction)PyVecEnv_set_state, METH_VARARGS,
+     "set_state(index, dict): overwrites the named state fields and the env's observation"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef PyVecEnv_getset[] = {
+    {"num_threads", (getter)PyVecEnv_get_num_threads, NULL, "threads stepping the envs", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PyVecEnvType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "sailfish._native.VecEnv",
+    .tp_doc = "VecEnv(name, observations, actions, rewards, terminals, truncations, num_envs, seed=0, "
+              "num_threads=1, config=None): num_envs native envs over caller-owned buffers",
+    .tp_basicsize = sizeof(PyVecEnv),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)PyVecEnv_init,
+    .tp_dealloc = (destructor)PyVecEnv_dealloc,
+    .tp_methods = PyVecEnv_methods,
+    .tp_getset = PyVecEnv_getset,
+};
+
+// ---------------------------------------------------------------- advantages
+static PyObject* py_compute_advantages(PyObject* self, PyObject* args, PyObject* kwargs) {
+    (void)self;
+    static char* kwlist[] = {"values", "rewards", "terminals", "truncations", "ratios", "next_values",
+                             "advantages", "gamma", "gae_lambda", "rho_clip", "c_clip", NULL};
+    PyObject* objs[7];
+    float gamma, lam, rho_clip = 1.0f, c_clip = 1.0f;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOff|ff", kwlist, &objs[0], &objs[1], &objs[2], &objs[3],
+                                     &objs[4], &objs[5], &objs[6], &gamma, &lam, &rho_clip, &c_clip))
+        return NULL;
+    Py_buffer v[7];
+    int got = 0;
+    Py_ssize_t agents = -1, horizon = -1;
+    // values fixes the shape; the others must match it.
+    if (PyObject_GetBuffer(objs[0], &v[0], PyBUF_STRIDES | PyBUF_FORMAT) == 0) {
+        if (v[0].ndim == 2) { agents = v[0].shape[0]; horizon = v[0].shape[1]; }
+        PyBuffer_Release(&v[0]);
+    } else {
+        PyErr_Clear();
+    }
+    if (agents < 0) {
+        PyErr_SetString(PyExc_ValueError, "values: must be a float32 array of shape [agents, horizon]");
+        return NULL;
+    }
+    static const char* names[7] = {"values", "rewards", "terminals", "truncations", "ratios", "next_values", "advantages"};
+    for (int i = 0; i < 7; i++) {
+        int flags = i == 2 || i == 3;
+        Py_ssize_t items = i == 5 ? 1 : horizon;
+        if (get_buffer(objs[i], &v[i], names[i], flags ? "?B" : "f", flags ? 1 : 4, flags ? "bool" : "float32", agents,
+                       items) < 0) {
+            break;
+        }
+        got++;
+    }
+    if (got == 7) {
+        Py_BEGIN_ALLOW_THREADS
+        sf_compute_advantages(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, agents, horizon,
+                              gamma, lam, rho_clip, c_clip);
+        Py_END_ALLOW_THREADS
+    }
+    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    if (got != 7) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"names", py_names, METH_NOARGS, "names() -> list of registered env names"},
+    {"spec", (PyCFunction)(void (*)(void))py_spec, METH_VARARGS | METH_KEYWORDS,
+     "spec(name, config=None) -> dict: spaces, parameters and layout of an env under a config"},
+    {"compute_advantages", (PyCFunction)(void (*)(void))py_compute_advantages, METH_VARARGS | METH_KEYWORDS,
+     "compute_advantages(values, rewards, terminals, truncations, ratios, next_values, advantages, gamma, "
+     "gae_lambda, rho_clip=1, c_clip=1): GAE with V-trace clipped importance weights, in place; arrays are "
+     "[agents, horizon] (next_values [agents]), see advantage.h"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "sailfish._native", "Sailfish's C core: native envs, vector stepping, advantages.", -1,
+    module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&PyVecEnvType) < 0) return NULL;
+    PyObject* m = PyModule_Create(&module_def);
+    if (!m) return NULL;
+    Py_INCREF(&PyVecEnvType);
+    if (PyModule_AddObject(m, "VecEnv", (PyObject*)&PyVecEnvType) < 0) {
+        Py_DECREF(&PyVecEnvType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "MAX_EXTRA_STATS", SF_MAX_EXTRA_STATS);
+    return m;
+}

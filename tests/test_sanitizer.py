@@ -1,0 +1,28 @@
+"""Builds every native env into a C driver under AddressSanitizer and UBSan and steps each one
+1M times with random and edge-case actions (tests/native/fuzz_envs.c). Any report fails."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NATIVE = ROOT / "sailfish" / "_native"
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_every_env_survives_a_million_sanitized_steps(tmp_path):
+    exe = tmp_path / "fuzz_envs"
+    flags = ["-O1", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
+             "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    sources = [ROOT / "tests" / "native" / "fuzz_envs.c", NATIVE / "vecenv.c", NATIVE / "registry.c"]
+    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-pthread", "-lm"],
+                   check=True, capture_output=True, text=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    result = subprocess.run([str(exe), "1000000"], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+    from sailfish import _native
+    for name in _native.names():
+        assert f"{name:<10} threads=1 steps=1000000" in result.stdout, result.stdout
