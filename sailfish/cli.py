@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("envs", "bench")
+SUBCOMMANDS = ("train", "eval", "envs", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,89 @@
+"""``sailfish train <env> [--key value ...] [--resume RUN]``: train with PPO.
+
+Every ``Config`` key is an option, dashes for underscores (``--total-steps 2e7 --lr 3e-3``); integers
+accept ``2e7`` when integral, booleans ``true``/``false`` (a bare ``--compile`` means true).
+Bad input exits with status 2 and one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from sailfish.commands._common import fail, make_strict
+
+COMMAND = "train"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``train`` on an ``argparse`` subparsers object; returns its parser."""
+    from sailfish.train.config import Config, field_docs
+
+    docs = field_docs()
+    p = subparsers.add_parser(COMMAND, help="train a policy with PPO",
+                              description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("env", help="environment name (see `sailfish envs`)")
+    p.add_argument("--resume", metavar="RUN", help="run directory to continue from its newest checkpoint")
+    p.add_argument("--config", metavar="TOML", help="TOML file of settings, applied before the options")
+    p.add_argument("--quiet", action="store_true", help="no dashboard or progress lines")
+    for f in fields(Config):
+        if f.name == "env":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        extra = dict(nargs="?", const="true", metavar="BOOL") if kind == "bool" else dict(metavar=kind.upper())
+        p.add_argument(flag, dest=f.name, default=None, help=docs.get(f.name, ""), **extra)
+    p.set_defaults(run=run)
+    return make_strict(p, COMMAND)
+
+
+def build_config(args: argparse.Namespace):
+    """The run's ``Config`` from the env's defaults, ``--config``/the resumed run's file, and options."""
+    from sailfish.train.config import Config
+
+    overrides = {f.name: getattr(args, f.name) for f in fields(Config)
+                 if f.name != "env" and getattr(args, f.name, None) is not None}
+    path = None
+    if args.resume:
+        path = Path(args.resume) / "config.toml"
+        if not path.is_file():
+            raise ValueError(f"--resume: {args.resume} is not a run directory (no config.toml)")
+    elif args.config:
+        path = args.config
+    config = Config.load(args.env, overrides, path=path)
+    if config.env != args.env:
+        raise ValueError(f"--resume: run {args.resume} trained {config.env!r}, not {args.env!r}")
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
+    import sailfish
+    from sailfish.train import Trainer
+    from sailfish.ui import make_dashboard
+
+    names = sailfish.envs.names()
+    if args.env not in names:
+        fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
+    try:
+        config = build_config(args)
+        if args.resume:
+            from sailfish.train.checkpoint import checkpoint_paths
+            if not checkpoint_paths(args.resume):
+                raise ValueError(f"--resume: no checkpoints in {args.resume}")
+        env = sailfish.make(config.env, num_envs=config.num_envs, seed=config.seed,
+                            num_threads=config.num_threads, log_interval=0)
+    except ValueError as e:
+        fail(COMMAND, str(e))
+    dashboard = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
+    trainer = Trainer(env, config=config, logger=dashboard, resume=args.resume)
+    try:
+        trainer.run()
+    except KeyboardInterrupt:
+        trainer.save()
+        print(f"interrupted; checkpoint saved in {trainer.run_dir}", file=sys.stderr)
+        return 130
+    finally:
+        env.close()
+    return 0

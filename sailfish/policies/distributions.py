@@ -1,0 +1,114 @@
+"""Action distributions as stateless helpers over a flat parameter tensor ``params [..., param_size]``.
+
+Each has ``sample(params) -> (actions, logprob)`` for rollouts,
+``logprob_entropy(params, actions) -> (logprob, entropy)`` and ``logprob(params, actions)`` for the
+update, and ``mode(params)`` for greedy evaluation. Plain tensor ops rather than
+``torch.distributions``: no argument validation and fewer ops per call, which is what costs on CPU.
+"""
+from __future__ import annotations
+
+import math
+
+import gymnasium
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+class Categorical:
+    """Discrete(n): params are n logits; actions int64 [...]."""
+
+    def __init__(self, n: int):
+        self.n = int(n)
+        self.param_size = self.n
+        self.action_shape: tuple[int, ...] = ()
+
+    def sample(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Gumbel-max: argmax(log p - log E), E ~ Exp(1); fewer and cheaper ops than torch.multinomial.
+        logp = F.log_softmax(params, dim=-1)
+        noise = torch.empty_like(logp).exponential_().log_()
+        actions = (logp - noise).argmax(-1, keepdim=True)
+        return actions.squeeze(-1), logp.gather(-1, actions).squeeze(-1)
+
+    def logprob_entropy(self, params: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logp = F.log_softmax(params, dim=-1)
+        entropy = -(logp.exp() * logp).sum(-1)
+        return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1), entropy
+
+    def logprob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(params, dim=-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+
+    def mode(self, params: torch.Tensor) -> torch.Tensor:
+        return params.argmax(-1)
+
+
+class MultiCategorical:
+    """MultiDiscrete(nvec): params are sum(nvec) logits, one block per component; actions [..., k]."""
+
+    def __init__(self, nvec):
+        self.nvec = [int(n) for n in np.asarray(nvec).reshape(-1)]
+        self.param_size = sum(self.nvec)
+        self.action_shape = (len(self.nvec),)
+
+    def _split(self, params):
+        return [F.log_softmax(p, dim=-1) for p in torch.split(params, self.nvec, dim=-1)]
+
+    def sample(self, params):
+        logps = self._split(params)
+        batch = params.shape[:-1]
+        acts = [torch.multinomial(lp.reshape(-1, lp.shape[-1]).exp(), 1).reshape(*batch, 1) for lp in logps]
+        logprob = sum(lp.gather(-1, a).squeeze(-1) for lp, a in zip(logps, acts))
+        return torch.cat(acts, -1), logprob
+
+    def logprob_entropy(self, params, actions):
+        logps = self._split(params)
+        actions = actions.long()
+        logprob = sum(lp.gather(-1, actions[..., i:i + 1]).squeeze(-1) for i, lp in enumerate(logps))
+        entropy = sum(-(lp.exp() * lp).sum(-1) for lp in logps)
+        return logprob, entropy
+
+    def logprob(self, params, actions):
+        return self.logprob_entropy(params, actions)[0]
+
+    def mode(self, params):
+        return torch.stack([p.argmax(-1) for p in torch.split(params, self.nvec, dim=-1)], -1)
+
+
+class DiagGaussian:
+    """Box(k): params are [mean (k), log_std (k)]; actions float32 [..., k], unbounded (the env clips)."""
+
+    def __init__(self, k: int):
+        self.k = int(k)
+        self.param_size = 2 * self.k
+        self.action_shape = (self.k,)
+
+    def sample(self, params):
+        mean, log_std = params.split(self.k, dim=-1)
+        noise = torch.randn_like(mean)
+        actions = mean + noise * log_std.exp()
+        logprob = (-0.5 * noise.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return actions, logprob
+
+    def logprob_entropy(self, params, actions):
+        mean, log_std = params.split(self.k, dim=-1)
+        z = (actions - mean) * torch.exp(-log_std)
+        logprob = (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        entropy = (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
+        return logprob, entropy
+
+    def logprob(self, params, actions):
+        return self.logprob_entropy(params, actions)[0]
+
+    def mode(self, params):
+        return params[..., :self.k]
+
+
+def make_distribution(space: gymnasium.Space):
+    """The distribution for a single agent's action space (Discrete, MultiDiscrete or 1-D Box)."""
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return Categorical(space.n)
+    if isinstance(space, gymnasium.spaces.MultiDiscrete):
+        return MultiCategorical(space.nvec)
+    if isinstance(space, gymnasium.spaces.Box) and len(space.shape) == 1:
+        return DiagGaussian(space.shape[0])
+    raise ValueError(f"action space: unsupported {space} (use Discrete, MultiDiscrete or a 1-D Box)")

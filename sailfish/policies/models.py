@@ -1,0 +1,202 @@
+"""Encoders (MLP, CNN), the actor-critic ``Policy`` around one, and the ``LSTM`` wrapper."""
+from __future__ import annotations
+
+import math
+
+import gymnasium
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sailfish.policies.distributions import DiagGaussian, make_distribution
+
+
+def layer_init(layer: nn.Module, std: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
+    """Orthogonal weights with gain ``std``, constant bias (the usual PPO initialisation)."""
+    nn.init.orthogonal_(layer.weight, std)
+    nn.init.constant_(layer.bias, bias)
+    return layer
+
+
+def _obs_scale(space: gymnasium.spaces.Box) -> float:
+    """Integer observations are scaled to [0, 1] by their declared maximum."""
+    if np.issubdtype(space.dtype, np.integer):
+        high = float(np.max(space.high))
+        return 1.0 / high if np.isfinite(high) and high > 0 else 1.0
+    return 1.0
+
+
+class MLP(nn.Module):
+    """Flattens the observation and applies ``layers`` Linear+tanh layers of width ``hidden``."""
+
+    def __init__(self, obs_space: gymnasium.spaces.Box, hidden: int = 64, layers: int = 2):
+        super().__init__()
+        self.scale = _obs_scale(obs_space)
+        sizes = [int(np.prod(obs_space.shape))] + [hidden] * layers
+        mods = []
+        for a, b in zip(sizes, sizes[1:]):
+            mods += [layer_init(nn.Linear(a, b)), nn.Tanh()]
+        self.net = nn.Sequential(*mods)
+        self.linears = [m for m in mods if isinstance(m, nn.Linear)]
+        self.out_size = hidden
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.reshape(obs.shape[0], -1)
+        if x.dtype != torch.float32:
+            x = x.float()
+        if self.scale != 1.0:
+            x = x * self.scale
+        # Functional calls on the registered layers: a Module call costs more than a small matmul on CPU.
+        for layer in self.linears:
+            x = torch.tanh(F.linear(x, layer.weight, layer.bias))
+        return x
+
+
+class CNN(nn.Module):
+    """Conv encoder for image observations ``[H, W, C]`` (channels last, C <= 4) or ``[C, H, W]``.
+
+    Large frames (>= 32 px) get the Nature-DQN stack; small grids get two stride-1 3x3 convs.
+    """
+
+    def __init__(self, obs_space: gymnasium.spaces.Box, hidden: int = 256):
+        super().__init__()
+        shape = obs_space.shape
+        if len(shape) != 3:
+            raise ValueError(f"CNN: observation shape must be [H, W, C] or [C, H, W], got {shape}")
+        self.channels_last = shape[-1] <= 4 and shape[0] > 4
+        c, h, w = (shape[2], shape[0], shape[1]) if self.channels_last else shape
+        self.scale = _obs_scale(obs_space)
+        if min(h, w) >= 32:
+            convs = [layer_init(nn.Conv2d(c, 32, 8, 4)), nn.ReLU(), layer_init(nn.Conv2d(32, 64, 4, 2)), nn.ReLU(),
+                     layer_init(nn.Conv2d(64, 64, 3, 1)), nn.ReLU()]
+        else:
+            convs = [layer_init(nn.Conv2d(c, 32, 3, 1, 1)), nn.ReLU(), layer_init(nn.Conv2d(32, 32, 3, 1)), nn.ReLU()]
+        self.convs = nn.Sequential(*convs, nn.Flatten())
+        with torch.no_grad():
+            flat = self.convs(torch.zeros(1, c, h, w)).shape[1]
+        self.fc = nn.Sequential(layer_init(nn.Linear(flat, hidden)), nn.ReLU())
+        self.out_size = hidden
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.float() * self.scale
+        if self.channels_last:
+            x = x.permute(0, 3, 1, 2)
+        return self.fc(self.convs(x))
+
+
+class Policy(nn.Module):
+    """Actor-critic: ``encoder`` → one Linear head producing action parameters and the value together.
+
+    One fused head (instead of separate actor and critic layers) saves an op per forward, which is what
+    costs for small policies on CPU. Gaussian policies add a state-independent ``log_std``.
+    """
+
+    is_recurrent = False
+
+    def __init__(self, encoder: nn.Module, action_space: gymnasium.Space, hidden: int | None = None):
+        super().__init__()
+        self.encoder = encoder
+        self.dist = make_distribution(action_space)
+        hidden = hidden or encoder.out_size
+        self.hidden_size = hidden
+        self.num_params = self.dist.param_size - (self.dist.k if isinstance(self.dist, DiagGaussian) else 0)
+        self.head = nn.Linear(hidden, self.num_params + 1)
+        with torch.no_grad():  # actor rows: small gain (near-uniform initial policy); critic row: gain 1
+            nn.init.orthogonal_(self.head.weight[:self.num_params], 0.01)
+            nn.init.orthogonal_(self.head.weight[self.num_params:], 1.0)
+            self.head.bias.zero_()
+        self.log_std = nn.Parameter(torch.zeros(self.dist.k)) if isinstance(self.dist, DiagGaussian) else None
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Observations [B, ...] → features [B, hidden]."""
+        return self.encoder(obs)
+
+    def decode(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features [..., hidden] → (action params [..., param_size], value [...])."""
+        out = F.linear(features, self.head.weight, self.head.bias)
+        params, value = out[..., :self.num_params], out[..., self.num_params]
+        if self.log_std is not None:
+            params = torch.cat([params, self.log_std.expand_as(params)], -1)
+        return params, value
+
+    def forward(self, obs: torch.Tensor, state=None):
+        params, value = self.decode(self.encoder(obs))
+        return params, value, None
+
+    def initial_state(self, batch: int, device) -> None:
+        return None
+
+
+class LSTM(nn.Module):
+    """Recurrent wrapper: ``policy.encode`` → LSTM → ``policy.decode``.
+
+    Rollouts step an ``nn.LSTMCell``; training runs segments through an ``nn.LSTM``; both hold the very
+    same Parameter objects. The wrapped policy's weights are left as they are (only the LSTM's own are
+    initialised here).
+    """
+
+    is_recurrent = True
+
+    def __init__(self, policy: Policy, hidden: int | None = None):
+        super().__init__()
+        self.policy = policy
+        self.dist = policy.dist
+        hidden = hidden or policy.hidden_size
+        self.hidden = hidden
+        self.lstm = nn.LSTM(policy.hidden_size, hidden, batch_first=True)
+        for name, p in self.lstm.named_parameters():
+            if "weight" in name:
+                nn.init.orthogonal_(p, 1.0)
+            else:
+                nn.init.zeros_(p)
+        self.cell = nn.LSTMCell(policy.hidden_size, hidden)
+        self.cell.weight_ih = self.lstm.weight_ih_l0
+        self.cell.weight_hh = self.lstm.weight_hh_l0
+        self.cell.bias_ih = self.lstm.bias_ih_l0
+        self.cell.bias_hh = self.lstm.bias_hh_l0
+        if hidden != policy.hidden_size:
+            raise ValueError("LSTM: hidden must equal the wrapped policy's hidden_size (its head reads it)")
+
+    def initial_state(self, batch: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        zeros = torch.zeros(batch, self.hidden, device=device)
+        return zeros, zeros.clone()
+
+    def forward(self, obs: torch.Tensor, state):
+        """One step for a batch of agents; the caller has already zeroed the state where episodes began."""
+        h, c = self.cell(self.policy.encode(obs), state)
+        params, value = self.policy.decode(h)
+        return params, value, (h, c)
+
+    def forward_sequence(self, obs: torch.Tensor, state, starts: torch.Tensor):
+        """Segments ``obs [S, L, ...]`` from their start ``state``; state *= (1 - starts[:, t]) before step t."""
+        S, L = starts.shape
+        x = self.policy.encode(obs.reshape(S * L, *obs.shape[2:])).reshape(S, L, -1)
+        h, c = state
+        keep = (~starts).to(x.dtype).unsqueeze(-1)
+        if bool(starts[:, 1:].any()):
+            outs = []
+            for t in range(L):
+                h, c = self.cell(x[:, t], (h * keep[:, t], c * keep[:, t]))
+                outs.append(h)
+            out = torch.stack(outs, 1)
+        else:  # no episode starts inside the segments: one fused LSTM call
+            h, c = h * keep[:, 0], c * keep[:, 0]
+            out, (h, c) = self.lstm(x, (h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()))
+            h, c = h[0], c[0]
+        params, values = self.policy.decode(out)
+        return params, values, (h, c)
+
+
+def make_policy(env, config=None) -> nn.Module:
+    """Default policy for ``env``'s single-agent spaces: CNN for 3-D observations, MLP otherwise,
+    wrapped in ``LSTM`` when ``config.recurrent``."""
+    obs_space = env.single_observation_space
+    hidden = getattr(config, "hidden_size", 64)
+    if not isinstance(obs_space, gymnasium.spaces.Box):
+        raise ValueError(f"observation space: expected a Box, got {obs_space}")
+    encoder = CNN(obs_space, hidden) if len(obs_space.shape) == 3 else MLP(obs_space, hidden)
+    policy = Policy(encoder, env.single_action_space)
+    if getattr(config, "recurrent", False):
+        policy = LSTM(policy)
+    return policy

@@ -1,0 +1,5 @@
+"""Training: ``Config``, the PPO ``Trainer``, loss pieces (``ppo``), advantages and checkpoints."""
+from sailfish.train.config import Config
+from sailfish.train.trainer import Trainer
+
+__all__ = ["Config", "Trainer"]

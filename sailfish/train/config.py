@@ -1,0 +1,293 @@
+"""Training configuration: one dataclass, per-env defaults from TOML, overrides from a dict or the CLI.
+
+Precedence, lowest first: the dataclass defaults, ``sailfish/configs/default.toml``,
+``sailfish/configs/<env>.toml``, then explicit overrides. Every key is validated once, at the boundary;
+an unknown key or bad value raises ``ValueError`` with a one-line message naming the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - python 3.10
+    import tomli as tomllib
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class Config:
+    """Every hyperparameter of a training run. Units are given per field; "steps" are agent steps
+    (one observation-action pair of one agent), so ``total_steps`` counts samples, not vector steps."""
+
+    # --- run ---
+    env: str = "cartpole"
+    """Environment name passed to ``sailfish.make``."""
+    seed: int = 0
+    """Seeds torch, numpy and the environment (each env instance derives its own stream from it)."""
+    total_steps: int = 1_000_000
+    """Training length in agent steps; the run stops after the update that crosses it."""
+    target_return: float = math.inf
+    """Stop early once the mean episode return over the latest >= ``num_envs`` episodes reaches this."""
+
+    # --- environment / collection ---
+    num_envs: int = 64
+    """Number of agents stepped together (rows of every env buffer)."""
+    num_threads: int = 1
+    """Threads of the native vector env's pool (1 = step in the calling thread)."""
+    torch_threads: int = 1
+    """Intra-op threads for torch on CPU; tiny policies run fastest on 1 (per-op overhead dominates)."""
+    rollout_steps: int = 64
+    """Horizon per agent per collection, in steps: one update uses ``num_envs * rollout_steps`` samples."""
+    bptt_horizon: int = 16
+    """Length of a segment in steps (truncated BPTT length for recurrent policies); divides rollout_steps."""
+
+    # --- PPO update ---
+    minibatch_size: int = 512
+    """Samples per minibatch; a multiple of bptt_horizon (minibatches are whole segments)."""
+    update_epochs: int = 4
+    """Passes over the collected batch per update."""
+    lr: float = 2.5e-3
+    """Adam learning rate at the start of the run."""
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to 0 over ``total_steps``."""
+    gamma: float = 0.99
+    """Discount factor per step."""
+    gae_lambda: float = 0.95
+    """GAE lambda (bias/variance trade-off of the advantage estimate)."""
+    clip_coef: float = 0.2
+    """PPO ratio clip: the policy loss ignores ratios outside [1 - clip_coef, 1 + clip_coef]."""
+    vf_coef: float = 0.5
+    """Weight of the value loss in the total loss."""
+    vf_clip_coef: float = 0.2
+    """Clip of the value change per update, in return units (0 or less = no value clipping)."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    max_grad_norm: float = 0.5
+    """Global L2 norm the gradient is clipped to."""
+    norm_adv: bool = True
+    """Normalise advantages to zero mean, unit std within each minibatch."""
+    adam_beta1: float = 0.9
+    """Adam beta1."""
+    adam_beta2: float = 0.999
+    """Adam beta2."""
+    adam_eps: float = 1e-5
+    """Adam epsilon."""
+    rho_clip: float = 1.0
+    """V-trace clip of the importance ratio scaling each TD error (ratio 1 = plain GAE)."""
+    c_clip: float = 1.0
+    """V-trace clip of the importance ratio scaling each trace."""
+    vtrace: bool = True
+    """Recompute advantages before every epoch after the first with the ratios of the previous epoch."""
+    prio_alpha: float = 0.0
+    """Prioritized segment sampling exponent: p ∝ (sum |advantage|)^alpha; 0 = uniform, no replacement."""
+    prio_beta0: float = 0.2
+    """Initial importance-weight exponent for prioritized sampling, annealed linearly to 1."""
+
+    # --- policy ---
+    hidden_size: int = 64
+    """Width of the encoder's hidden layers (and of the LSTM)."""
+    recurrent: bool = False
+    """Wrap the encoder in an LSTM."""
+
+    # --- system ---
+    device: str = "cpu"
+    """torch device: "cpu", "cuda", "cuda:1", ... ("auto" = cuda if available)."""
+    compile: bool = False
+    """Wrap the policy in torch.compile (needs a C++ compiler on CPU)."""
+
+    # --- logging / checkpoints ---
+    checkpoint_interval: int = 50
+    """Checkpoint every this many updates (updates, not seconds, so runs are reproducible); 0 = only at the end."""
+    keep_checkpoints: int = 3
+    """Number of most recent checkpoints kept on disk."""
+    log_interval: float = 1.0
+    """Seconds between metric logs (CSV, TensorBoard, dashboard); 0 = every update."""
+    runs_dir: str = "runs"
+    """Directory holding run directories; empty string = write nothing to disk."""
+    wandb: bool = False
+    """Also log to Weights & Biases if the package is installed (set WANDB_MODE=offline to stay local)."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------
+    def validate(self) -> None:
+        """Coerce types and check ranges; raises ``ValueError("key: ...")`` on the first problem."""
+        for f in fields(self):
+            setattr(self, f.name, _coerce(f.name, f.type, getattr(self, f.name)))
+
+        def check(key: str, ok: bool, rule: str) -> None:
+            if not ok:
+                raise ValueError(f"{key}: must be {rule}, got {getattr(self, key)!r}")
+
+        for key in ("total_steps", "num_envs", "num_threads", "torch_threads", "rollout_steps",
+                    "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "keep_checkpoints"):
+            check(key, getattr(self, key) > 0, "> 0")
+        for key in ("lr", "adam_eps", "max_grad_norm", "rho_clip", "c_clip", "clip_coef"):
+            check(key, getattr(self, key) > 0, "> 0")
+        for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
+            check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
+        for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_interval"):
+            check(key, getattr(self, key) >= 0, ">= 0")
+        check("env", bool(self.env), "a non-empty name")
+        check("rollout_steps", self.rollout_steps % self.bptt_horizon == 0,
+              f"a multiple of bptt_horizon ({self.bptt_horizon})")
+        check("minibatch_size", self.minibatch_size % self.bptt_horizon == 0,
+              f"a multiple of bptt_horizon ({self.bptt_horizon})")
+        batch = self.num_envs * self.rollout_steps
+        check("minibatch_size", batch % self.minibatch_size == 0 and self.minibatch_size <= batch,
+              f"a divisor of num_envs * rollout_steps ({batch})")
+        dev = self.device
+        check("device", dev in ("cpu", "auto", "cuda", "mps") or dev.startswith("cuda:"),
+              '"cpu", "cuda", "cuda:N", "mps" or "auto"')
+
+    # ------------------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        """Samples collected per update (``num_envs * rollout_steps``)."""
+        return self.num_envs * self.rollout_steps
+
+    @property
+    def num_updates(self) -> int:
+        """Updates in the whole run (at least 1)."""
+        return max(1, -(-self.total_steps // self.batch_size))
+
+    def to_dict(self) -> dict[str, Any]:
+        """All keys and values, in declaration order."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **overrides: Any) -> "Config":
+        """A validated copy with ``overrides`` applied (unknown keys raise ``ValueError``)."""
+        _check_keys(overrides)
+        return dataclasses.replace(self, **overrides)
+
+    @classmethod
+    def load(cls, env: str | None = None, overrides: Mapping[str, Any] | None = None,
+             path: str | os.PathLike | None = None) -> "Config":
+        """Defaults ← ``default.toml`` ← ``<env>.toml`` ← ``path`` (a TOML file) ← ``overrides``.
+
+        ``env`` may also be given inside ``overrides``; a name with no TOML file uses the defaults.
+        """
+        overrides = dict(overrides or {})
+        values: dict[str, Any] = {}
+        values.update(_read_toml(CONFIG_DIR / "default.toml", missing_ok=True))
+        name = env or overrides.get("env") or (_read_toml(path).get("env") if path else None)
+        if name:
+            values.update(_read_toml(CONFIG_DIR / f"{name}.toml", missing_ok=True))
+            values["env"] = name
+        if path is not None:
+            values.update(_read_toml(path))
+        values.update(overrides)
+        _check_keys(values)
+        return cls(**values)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write every key as TOML (readable back with ``Config.load(path=...)``)."""
+        Path(path).write_text(to_toml(self.to_dict()))
+
+
+def field_docs() -> dict[str, str]:
+    """Key → its one-line documentation (used by the CLI's --help)."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Config)))
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = str(nxt.value.value)
+    return docs
+
+
+def to_toml(values: Mapping[str, Any]) -> str:
+    """Flat TOML for a dict of scalars (str, bool, int, float incl. inf)."""
+    lines = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            text = ("inf" if value > 0 else "-inf") if math.isinf(value) else ("nan" if value != value else repr(value))
+        elif isinstance(value, str):
+            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        else:
+            raise TypeError(f"{key}: cannot write {type(value).__name__} to TOML")
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------
+_TYPES = {f.name: f.type for f in fields(Config)}
+
+
+def _check_keys(values: Mapping[str, Any]) -> None:
+    for key in values:
+        if key not in _TYPES:
+            close = difflib.get_close_matches(key, list(_TYPES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{key}: unknown config key{hint}")
+
+
+def _read_toml(path: str | os.PathLike, missing_ok: bool = False) -> dict[str, Any]:
+    path = Path(path)
+    if missing_ok and not path.exists():
+        return {}
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"config file {path}: {e}") from None
+
+
+def _coerce(key: str, type_name: Any, value: Any) -> Any:
+    """Accept the natural spellings: "2e7" or 2e7 for an int when integral, "true"/"false" for a bool."""
+    type_name = type_name if isinstance(type_name, str) else type_name.__name__
+    if type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return value.lower() in ("true", "1", "yes", "on")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise ValueError(f"{key}: must be true or false, got {value!r}")
+    if type_name == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"{key}: must be an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key}: must be an integer, got {value!r}") from None
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError(f"{key}: must be an integer, got {value!r}")
+        return int(number)
+    if type_name == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"{key}: must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key}: must be a number, got {value!r}") from None
+        if number != number:
+            raise ValueError(f"{key}: must be a number, got {value!r}")
+        return number
+    if type_name == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"{key}: must be a string, got {value!r}")
+        return value
+    return value

@@ -1,0 +1,116 @@
+"""Policies: shapes and distributions per action space, CNN layouts, LSTM weight sharing and resets."""
+import numpy as np
+import pytest
+import torch
+from gymnasium.spaces import Box, Discrete, MultiDiscrete
+
+from sailfish.policies import CNN, LSTM, MLP, Policy, make_policy
+from sailfish.train.config import Config
+
+
+class Spaces:
+    """Just the two attributes make_policy reads (a stand-in for the env's spaces, not for our code)."""
+
+    def __init__(self, obs, act):
+        self.single_observation_space, self.single_action_space = obs, act
+
+
+OBS = Box(-1, 1, (5,), np.float32)
+
+
+@pytest.mark.parametrize("space,action_shape", [
+    (Discrete(3), ()), (MultiDiscrete([2, 5]), (2,)), (Box(-1, 1, (4,), np.float32), (4,))])
+def test_policy_samples_valid_actions_with_matching_logprob(space, action_shape):
+    torch.manual_seed(0)
+    policy = make_policy(Spaces(OBS, space), Config())
+    obs = torch.randn(8, 5)
+    params, value, state = policy(obs, None)
+    assert value.shape == (8,) and state is None
+    actions, logprob = policy.dist.sample(params)
+    assert actions.shape == (8,) + action_shape
+    again, entropy = policy.dist.logprob_entropy(params, actions)
+    torch.testing.assert_close(again, logprob)
+    assert entropy.shape == (8,) and bool((entropy > 0).all())
+    if not isinstance(space, Box):
+        assert space.contains(actions[0].numpy().astype(np.int64) if action_shape else int(actions[0]))
+
+
+def test_discrete_logprob_and_entropy_match_torch_distributions():
+    policy = make_policy(Spaces(OBS, Discrete(4)), Config())
+    params, _, _ = policy(torch.randn(6, 5), None)
+    actions = torch.tensor([0, 1, 2, 3, 0, 1])
+    ref = torch.distributions.Categorical(logits=params)
+    logprob, entropy = policy.dist.logprob_entropy(params, actions)
+    torch.testing.assert_close(logprob, ref.log_prob(actions))
+    torch.testing.assert_close(entropy, ref.entropy())
+
+
+def test_gaussian_logprob_and_entropy_match_torch_distributions():
+    policy = make_policy(Spaces(OBS, Box(-1, 1, (3,), np.float32)), Config())
+    with torch.no_grad():
+        policy.log_std.copy_(torch.tensor([-0.5, 0.0, 0.3]))
+    params, _, _ = policy(torch.randn(6, 5), None)
+    actions = torch.randn(6, 3)
+    ref = torch.distributions.Normal(params[:, :3], torch.tensor([-0.5, 0.0, 0.3]).exp())
+    logprob, entropy = policy.dist.logprob_entropy(params, actions)
+    torch.testing.assert_close(logprob, ref.log_prob(actions).sum(-1))
+    torch.testing.assert_close(entropy, ref.entropy().sum(-1))
+
+
+@pytest.mark.parametrize("shape", [(36, 36, 3), (3, 36, 36), (11, 11, 1), (2, 9, 9)])
+def test_cnn_accepts_channels_last_and_first_uint8(shape):
+    space = Box(0, 255, shape, np.uint8)
+    policy = make_policy(Spaces(space, Discrete(5)), Config(hidden_size=32))
+    assert isinstance(policy.encoder, CNN)
+    obs = torch.randint(0, 256, (4,) + shape, dtype=torch.uint8)
+    params, value, _ = policy(obs, None)
+    assert params.shape == (4, 5) and value.shape == (4,)
+
+
+def test_uint8_grid_observations_are_scaled_to_unit_range():
+    space = Box(0, 2, (11, 11), np.uint8)
+    encoder = MLP(space, 16)
+    assert encoder.scale == pytest.approx(0.5)
+
+
+def test_lstm_wrapper_keeps_the_wrapped_policy_weights():
+    torch.manual_seed(0)
+    inner = Policy(MLP(OBS, 16), Discrete(2))
+    before = {k: v.clone() for k, v in inner.state_dict().items()}
+    LSTM(inner)
+    for k, v in inner.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+
+
+def test_lstm_cell_and_sequence_share_parameters_and_agree():
+    torch.manual_seed(0)
+    policy = LSTM(Policy(MLP(OBS, 16), Discrete(2)))
+    assert policy.cell.weight_ih is policy.lstm.weight_ih_l0
+    assert len(list(policy.parameters())) == len({id(p) for p in policy.parameters()})
+    obs = torch.randn(3, 7, 5)
+    starts = torch.zeros(3, 7, dtype=torch.bool)
+    state = policy.initial_state(3, "cpu")
+    seq_params, seq_values, _ = policy.forward_sequence(obs, state, starts)
+    step_params = []
+    for t in range(7):
+        p, v, state = policy(obs[:, t], state)
+        step_params.append(p)
+    torch.testing.assert_close(torch.stack(step_params, 1), seq_params, rtol=1e-5, atol=1e-5)
+
+
+def test_lstm_state_resets_where_an_episode_starts():
+    torch.manual_seed(0)
+    policy = LSTM(Policy(MLP(OBS, 16), Discrete(2)))
+    obs = torch.randn(2, 6, 5)
+    starts = torch.zeros(2, 6, dtype=torch.bool)
+    starts[0, 3] = True  # agent 0 begins a new episode at step 3
+    state = tuple(torch.randn(2, 16) for _ in range(2))  # history that must not leak past the reset
+    params, values, _ = policy.forward_sequence(obs, state, starts)
+    # the new episode from step 3 on is what a fresh state sees from that step
+    fresh, fresh_values, _ = policy.forward_sequence(obs[:1, 3:], policy.initial_state(1, "cpu"),
+                                                     torch.zeros(1, 3, dtype=torch.bool))
+    torch.testing.assert_close(params[:1, 3:], fresh, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(values[:1, 3:], fresh_values, rtol=1e-5, atol=1e-5)
+    # agent 1 had no reset: its outputs still depend on the initial state
+    no_history, _, _ = policy.forward_sequence(obs[1:], policy.initial_state(1, "cpu"), starts[1:])
+    assert not torch.allclose(params[1:], no_history)

@@ -1,0 +1,117 @@
+"""Runs on disk: run directory contents, checkpoint → resume equivalence, recovery after SIGKILL."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import torch
+
+import sailfish
+from sailfish.train import Config, Trainer
+from sailfish.train.checkpoint import checkpoint_paths, load_checkpoint
+
+SMALL = dict(num_envs=8, rollout_steps=32, bptt_horizon=16, minibatch_size=128, update_epochs=2)
+
+
+def small_config(tmp_path, **overrides):
+    return Config.load("cartpole", {"runs_dir": str(tmp_path), "total_steps": 8 * 32 * 6, **SMALL, **overrides})
+
+
+def make_env(config):
+    return sailfish.make(config.env, num_envs=config.num_envs, seed=config.seed, log_interval=0)
+
+
+def test_run_directory_holds_config_metrics_events_and_checkpoints(tmp_path):
+    config = small_config(tmp_path, checkpoint_interval=2, log_interval=0)
+    trainer = Trainer(make_env(config), config=config)
+    trainer.run()
+    run_dir = trainer.run_dir
+    assert run_dir.parent == tmp_path and run_dir.name.startswith("cartpole-")
+    assert Config.load(path=run_dir / "config.toml") == config
+    lines = (run_dir / "metrics.csv").read_text().splitlines()
+    assert lines[0].split(",")[0] == "step" and "losses/approx_kl" in lines[0] and len(lines) == 1 + 6
+    assert any(p.name.startswith("events.out.tfevents") for p in run_dir.iterdir())
+    assert [p.name for p in checkpoint_paths(run_dir)] == ["model_00000002.pt", "model_00000004.pt",
+                                                          "model_00000006.pt"]
+    payload = load_checkpoint(checkpoint_paths(run_dir)[-1])
+    assert payload["update"] == 6 and payload["global_step"] == 6 * 8 * 32
+    assert set(payload) >= {"policy", "optimizer", "torch_rng", "numpy_rng", "config"}
+
+
+def test_resume_gives_the_same_next_update_as_an_uninterrupted_run(tmp_path):
+    config = small_config(tmp_path, checkpoint_interval=0)
+    uninterrupted = Trainer(make_env(config), config=config)
+    for _ in range(3):
+        uninterrupted.train_step()
+    uninterrupted.save()
+    uninterrupted.collect()
+    batch = {k: v.clone() for k, v in uninterrupted.experience().items()}
+    uninterrupted.learn()
+
+    resumed = Trainer(make_env(config), config=config, resume=uninterrupted.run_dir)
+    assert (resumed.update_count, resumed.global_step) == (3, 3 * 8 * 32)
+    for name, tensor in resumed.experience().items():
+        tensor.copy_(batch[name])
+    resumed.learn()
+
+    for (name, a), b in zip(uninterrupted.policy.state_dict().items(), resumed.policy.state_dict().values()):
+        assert torch.equal(a, b), name
+    state_a, state_b = uninterrupted.optimizer.state_dict(), resumed.optimizer.state_dict()
+    assert state_a["param_groups"] == state_b["param_groups"] and state_a["steps"] == state_b["steps"]
+    for a, b in zip(state_a["exp_avg"] + state_a["exp_avg_sq"], state_b["exp_avg"] + state_b["exp_avg_sq"]):
+        assert torch.equal(a, b)
+
+
+def test_recurrent_resume_gives_the_same_next_update(tmp_path):
+    config = Config.load("memory", {"runs_dir": str(tmp_path), "total_steps": 10_000, **SMALL,
+                                    "checkpoint_interval": 0})
+    first = Trainer(make_env(config), config=config)
+    first.train_step()
+    first.save()
+    first.collect()
+    batch = {k: v.clone() for k, v in first.experience().items()}
+    first.learn()
+    resumed = Trainer(make_env(config), config=config, resume=first.run_dir)
+    for name, tensor in resumed.experience().items():
+        tensor.copy_(batch[name])
+    resumed.learn()
+    for a, b in zip(first.policy.parameters(), resumed.policy.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_run_killed_with_sigkill_resumes_from_its_last_intact_checkpoint(tmp_path):
+    script = textwrap.dedent(f"""
+        import sailfish
+        from sailfish.train import Config, Trainer
+        config = Config.load("cartpole", dict(runs_dir={str(tmp_path)!r}, total_steps=10**9, checkpoint_interval=1,
+                                              keep_checkpoints=3, **{SMALL!r}))
+        env = sailfish.make("cartpole", num_envs=config.num_envs, seed=0, log_interval=0)
+        Trainer(env, config=config).run()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = list(tmp_path.iterdir())
+            if runs and len(checkpoint_paths(runs[0])) >= 3 and load_checkpoint(
+                    checkpoint_paths(runs[0])[-1])["update"] >= 5:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    run_dir = next(tmp_path.iterdir())
+    saved = [load_checkpoint(p) for p in checkpoint_paths(run_dir)]  # every completed file loads
+    newest = saved[-1]
+    assert newest["update"] >= 5
+
+    config = Config.load(path=run_dir / "config.toml").replace(
+        total_steps=newest["global_step"] + 2 * 8 * 32)
+    resumed = Trainer(make_env(config), config=config, resume=run_dir)
+    assert (resumed.update_count, resumed.global_step) == (newest["update"], newest["global_step"])
+    resumed.run()
+    assert resumed.update_count == newest["update"] + 2
+    assert load_checkpoint(checkpoint_paths(run_dir)[-1])["update"] == newest["update"] + 2

@@ -1,0 +1,57 @@
+"""Config: defaults, per-env TOML, overrides, one-line errors naming the key."""
+import math
+
+import pytest
+
+from sailfish.train.config import CONFIG_DIR, Config, field_docs
+
+
+def test_every_key_is_documented():
+    docs = field_docs()
+    assert set(docs) == set(Config().to_dict())
+    assert all(docs.values())
+
+
+def test_env_toml_overrides_defaults_and_overrides_win():
+    config = Config.load("cartpole", {"lr": 1e-4})
+    assert config.env == "cartpole"
+    assert config.lr == 1e-4
+    assert (CONFIG_DIR / "cartpole.toml").exists()
+
+
+def test_every_shipped_toml_loads_and_validates():
+    for path in CONFIG_DIR.glob("*.toml"):
+        name = path.stem
+        Config.load(None if name == "default" else name)
+
+
+def test_integral_float_strings_are_accepted_for_ints():
+    assert Config.load("cartpole", {"total_steps": "2e7"}).total_steps == 20_000_000
+    assert Config.load("cartpole", {"anneal_lr": "false"}).anneal_lr is False
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"lr": -1}, "lr: must be > 0, got -1.0"),
+    ({"total_steps": "2.5e0"}, "total_steps: must be an integer, got '2.5e0'"),
+    ({"gamma": 1.5}, "gamma: must be in [0, 1], got 1.5"),
+    ({"lrr": 3}, "lrr: unknown config key (did you mean 'lr'?)"),
+    ({"anneal_lr": "maybe"}, "anneal_lr: must be true or false, got 'maybe'"),
+    ({"bptt_horizon": 7}, "rollout_steps: must be a multiple of bptt_horizon (7)"),
+])
+def test_bad_values_raise_one_line_error_naming_the_key(overrides, message):
+    with pytest.raises(ValueError) as info:
+        Config.load("cartpole", overrides)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_save_then_load_round_trips(tmp_path):
+    config = Config.load("cartpole", {"lr": 1.25e-3, "target_return": math.inf, "runs_dir": "x y"})
+    config.save(tmp_path / "config.toml")
+    again = Config.load(path=tmp_path / "config.toml")
+    assert again == config
+
+
+def test_num_updates_rounds_up():
+    config = Config(num_envs=4, rollout_steps=16, bptt_horizon=16, minibatch_size=64, total_steps=65)
+    assert config.batch_size == 64 and config.num_updates == 2
