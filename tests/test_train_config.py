@@ -55,3 +55,22 @@ def test_save_then_load_round_trips(tmp_path):
 def test_num_updates_rounds_up():
     config = Config(num_envs=4, rollout_steps=16, bptt_horizon=16, minibatch_size=64, total_steps=65)
     assert config.batch_size == 64 and config.num_updates == 2
+
+
+def test_env_config_reaches_the_env_and_merges_with_the_file_defaults(tmp_path):
+    from sailfish.train import make_env
+    config = Config.load("squared", {"env_config": "size=5,max_steps=12"})
+    assert config.env_config == {"size": 5, "max_steps": 12}
+    env = make_env(config, num_envs=2)
+    assert env.single_observation_space.shape == (5, 5)
+    config.save(tmp_path / "config.toml")
+    again = Config.load(path=tmp_path / "config.toml", overrides={"env_config": {"size": 7}})
+    assert again.env_config == {"size": 7, "max_steps": 12}
+
+
+def test_bad_env_config_names_the_env_key():
+    from sailfish.train import make_env
+    with pytest.raises(ValueError, match="unknown config key 'sise'"):
+        make_env(Config.load("squared", {"env_config": {"sise": 5}}))
+    with pytest.raises(ValueError, match="env_config: expected name=value"):
+        Config.load("squared", {"env_config": "size"})

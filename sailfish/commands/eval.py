@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     import sailfish
     from sailfish.policies import make_policy
     from sailfish.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from sailfish.train import make_env
     from sailfish.train.config import Config
 
     names = sailfish.envs.names()
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         fail(COMMAND, str(e))
     torch.set_num_threads(1)
     num_envs = 1 if args.gif else min(args.episodes, 16)
-    env = sailfish.make(args.env, num_envs=num_envs, seed=args.seed, log_interval=0)
+    env = make_env(config, num_envs=num_envs, seed=args.seed)
     policy = make_policy(env, config)
     policy.load_state_dict(payload["policy"])
     policy.eval()

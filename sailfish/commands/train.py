@@ -33,6 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         kind = f.type if isinstance(f.type, str) else f.type.__name__
         extra = dict(nargs="?", const="true", metavar="BOOL") if kind == "bool" else dict(metavar=kind.upper())
+        if kind == "dict":
+            extra = dict(metavar="KEY=VALUE[,KEY=VALUE]")
         p.add_argument(flag, dest=f.name, default=None, help=docs.get(f.name, ""), **extra)
     p.set_defaults(run=run)
     return make_strict(p, COMMAND)
@@ -60,7 +62,7 @@ def build_config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
     import sailfish
-    from sailfish.train import Trainer
+    from sailfish.train import Trainer, make_env
     from sailfish.ui import make_dashboard
 
     names = sailfish.envs.names()
@@ -72,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
             from sailfish.train.checkpoint import checkpoint_paths
             if not checkpoint_paths(args.resume):
                 raise ValueError(f"--resume: no checkpoints in {args.resume}")
-        env = sailfish.make(config.env, num_envs=config.num_envs, seed=config.seed,
-                            num_threads=config.num_threads, log_interval=0)
+        env = make_env(config)
     except ValueError as e:
         fail(COMMAND, str(e))
     dashboard = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())

@@ -11,7 +11,7 @@ import difflib
 import math
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -31,6 +31,8 @@ class Config:
     # --- run ---
     env: str = "cartpole"
     """Environment name passed to ``sailfish.make``."""
+    env_config: dict = field(default_factory=dict)
+    """Parameters of the env itself (``sailfish envs`` lists them), e.g. ``{size = 7}``; CLI: ``--env-config size=7``."""
     seed: int = 0
     """Seeds torch, numpy and the environment (each env instance derives its own stream from it)."""
     total_steps: int = 1_000_000
@@ -184,9 +186,12 @@ class Config:
         if name:
             values.update(_read_toml(CONFIG_DIR / f"{name}.toml", missing_ok=True))
             values["env"] = name
-        if path is not None:
-            values.update(_read_toml(path))
-        values.update(overrides)
+        layers = [_read_toml(path)] if path is not None else []
+        for layer in layers + [overrides]:
+            # env_config merges key by key, so an override of one env parameter keeps the others
+            if isinstance(layer.get("env_config"), Mapping) and isinstance(values.get("env_config"), Mapping):
+                layer = {**layer, "env_config": {**values["env_config"], **layer["env_config"]}}
+            values.update(layer)
         _check_keys(values)
         return cls(**values)
 
@@ -211,9 +216,12 @@ def field_docs() -> dict[str, str]:
 
 
 def to_toml(values: Mapping[str, Any]) -> str:
-    """Flat TOML for a dict of scalars (str, bool, int, float incl. inf)."""
+    """TOML for a dict of scalars (str, bool, int, float incl. inf); dict values become tables, last."""
     lines = []
+    tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
     for key, value in values.items():
+        if key in tables:
+            continue
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, int):
@@ -225,6 +233,10 @@ def to_toml(values: Mapping[str, Any]) -> str:
         else:
             raise TypeError(f"{key}: cannot write {type(value).__name__} to TOML")
         lines.append(f"{key} = {text}")
+    for key, table in tables.items():
+        lines.append(f"\n[{key}]")
+        if table:
+            lines.append(to_toml(table).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 
@@ -286,8 +298,40 @@ def _coerce(key: str, type_name: Any, value: Any) -> Any:
         if number != number:
             raise ValueError(f"{key}: must be a number, got {value!r}")
         return number
+    if type_name == "dict":
+        if isinstance(value, str):  # "k=v,k2=v2" from the command line
+            value = parse_assignments(key, [p for p in value.split(",") if p])
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{key}: must be a table of key = value, got {value!r}")
+        for k, v in value.items():
+            if not isinstance(v, (bool, int, float, str)):
+                raise ValueError(f"{key}.{k}: must be a number, bool or string, got {v!r}")
+        return dict(value)
     if type_name == "str":
         if not isinstance(value, str):
             raise ValueError(f"{key}: must be a string, got {value!r}")
         return value
     return value
+
+
+def parse_assignments(key: str, items: list[str]) -> dict[str, Any]:
+    """``["size=7", "max_steps=2e2"]`` -> ``{"size": 7, "max_steps": 200.0}`` (ints, floats, bools, strings)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{key}: expected name=value, got {item!r}")
+        text = text.strip()
+        value: Any = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    pass
+        out[name.strip()] = value
+    return out
