@@ -2,21 +2,25 @@
 #include "vecenv.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(SF_NO_PAUSE)
 #include <immintrin.h>
 #define SF_PAUSE() _mm_pause()
 #else
-#define SF_PAUSE() ((void)0)
+#define SF_PAUSE() __asm__ __volatile__("" ::: "memory")
 #endif
 
 // ---------------------------------------------------------------- thread pool
-// Workers spin briefly on a generation counter (a vector step of a fast env lasts a few
-// microseconds, less than a futex wake-up), then sleep on a condition variable so that idle
-// env threads give the cores back to the learner.
-#define SF_SPIN_ITERS 20000
+// Waiting has three phases. Spin briefly (a vector step of a fast env lasts microseconds, less
+// than a futex wake-up); then yield between checks, so that when the machine is oversubscribed
+// (more runnable threads than cores, e.g. a learner beside the env threads) the thread we wait
+// for gets the core instead of losing whole time slices to our spinning; then sleep on a
+// condition variable, so idle env threads give the cores back.
+#define SF_SPIN_ITERS 256
+#define SF_YIELD_ITERS 256
 
 struct ThreadPool {
     VecEnv* vec;
@@ -45,11 +49,11 @@ static void* worker_main(void* p) {
     ThreadPool* pool = arg.pool;
     unsigned seen = 0;  // the generation at creation: a job may be posted before we get here
     for (;;) {
-        int spins = 0;
-        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
-               !atomic_load(&pool->stop) && spins < SF_SPIN_ITERS) {
-            SF_PAUSE();
-            spins++;
+        for (int spins = 0; atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+                            !atomic_load(&pool->stop) && spins < SF_SPIN_ITERS + SF_YIELD_ITERS;
+             spins++) {
+            if (spins < SF_SPIN_ITERS) SF_PAUSE();
+            else sched_yield();
         }
         if (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
             pthread_mutex_lock(&pool->mu);
@@ -115,10 +119,11 @@ static void pool_step(ThreadPool* pool) {
     if (pool->sleepers) pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->mu);
     step_range(pool->vec, 0, pool->num_threads);
-    int spins = 0;
-    while (atomic_load_explicit(&pool->remaining, memory_order_acquire) != 0 && spins < SF_SPIN_ITERS) {
-        SF_PAUSE();
-        spins++;
+    for (int spins = 0; atomic_load_explicit(&pool->remaining, memory_order_acquire) != 0 &&
+                        spins < SF_SPIN_ITERS + SF_YIELD_ITERS;
+         spins++) {
+        if (spins < SF_SPIN_ITERS) SF_PAUSE();
+        else sched_yield();
     }
     if (atomic_load(&pool->remaining) != 0) {
         pthread_mutex_lock(&pool->mu);
