@@ -128,7 +128,9 @@ typedef struct {
     int num_extra_stats;
     void (*layout)(const double* cfg, EnvLayout* out);
     const char* (*check_config)(const double* cfg);  // cross-parameter rules; NULL if fine
-    void (*init)(void* unit, const double* cfg);     // the core is filled in before this is called
+    void (*init)(void* unit, const double* cfg);     // the core is filled in before this is called;
+                                                     // may allocate (never step), freed by close
+    void (*close)(void* unit);                       // optional: frees what init allocated
     void (*reset)(void* unit);                       // new episodes for every env of the unit
     void (*step_units)(void* units, int count);      // steps `count` consecutive units
     void (*render)(const void* unit, int lane, uint8_t* rgb);

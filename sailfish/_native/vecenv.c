@@ -203,6 +203,8 @@ VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint
 void sf_vec_destroy(VecEnv* vec) {
     if (!vec) return;
     if (vec->pool) pool_destroy(vec->pool);
+    if (vec->desc->close)
+        for (int u = 0; u < vec->num_units; u++) vec->desc->close(unit_at(vec, u));
     free(vec->units);
     free(vec);
 }
