@@ -5,13 +5,13 @@ import pytest
 
 import sailfish
 from sailfish import _native
+from sailfish.bench import draw_actions
 
 ENV_NAMES = list(sailfish.envs.names())
 
 
 def random_actions(env, rng, steps):
-    space = env.single_action_space
-    return [rng.integers(0, space.n, env.num_envs).astype(np.int32) for _ in range(steps)]
+    return draw_actions(env, steps, seed=int(rng.integers(1 << 30)))
 
 
 def test_registry_lists_every_env_with_its_spaces():
@@ -30,12 +30,14 @@ def test_env_speaks_gymnasium_vector_api(name):
     assert isinstance(env, gym.vector.VectorEnv)
     assert env.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs, info = env.reset(seed=3)
-    assert obs.shape == env.observation_space.shape == (8, *env.single_observation_space.shape)
+    rows = 8 * env.agents_per_env
+    assert env.num_envs == rows
+    assert obs.shape == env.observation_space.shape == (rows, *env.single_observation_space.shape)
     assert env.observation_space.contains(obs)
     for _ in range(50):
         obs, rewards, terminals, truncations, infos = env.step(env.action_space.sample())
         assert obs.dtype == env.single_observation_space.dtype
-        assert rewards.shape == terminals.shape == truncations.shape == (8,)
+        assert rewards.shape == terminals.shape == truncations.shape == env.masks.shape == (rows,)
         assert terminals.dtype == truncations.dtype == np.bool_
         assert isinstance(infos, dict)
         assert env.observation_space.contains(obs)
@@ -206,3 +208,21 @@ def test_state_can_be_read_and_written():
         env.set_state(0, agent=1)
     with pytest.raises(IndexError):
         env.get_state(2)
+
+
+def test_masks_are_set_for_every_present_agent():
+    env = sailfish.make("cartpole", num_envs=5)
+    env.reset()
+    assert env.masks.dtype == np.bool_ and env.masks.shape == (5,) and env.masks.all()
+    env.masks[:] = False
+    env.reset()
+    assert env.masks.all()
+
+
+def test_caller_owned_masks_buffer_is_validated():
+    buffers = make_buffers()
+    with pytest.raises(ValueError, match="masks has the wrong shape"):
+        _native.VecEnv("cartpole", num_envs=8, masks=np.ones(3, np.bool_), **buffers)
+    masks = np.zeros(8, np.bool_)
+    _native.VecEnv("cartpole", num_envs=8, masks=masks, **buffers)
+    assert masks.all()

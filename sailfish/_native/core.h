@@ -83,6 +83,8 @@ typedef struct {
     float*   rewards;
     uint8_t* terminals;    // 1 where the episode ended by the rules on this step
     uint8_t* truncations;  // 1 where it ended by a time limit
+    uint8_t* masks;        // 1 where the row's agent is present; all 1 after reset. Multi-agent
+                           // envs clear it while an agent is dead, so learners can skip the row
     int      num_envs;     // env instances in this unit (1 for scalar envs, <= lanes otherwise)
     int      env_index;    // index of this unit's first env in the vector
     Rng      rng;

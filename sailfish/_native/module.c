@@ -194,7 +194,7 @@ static int get_buffer(PyObject* obj, Py_buffer* view, const char* what, const ch
 }
 
 // ---------------------------------------------------------------- VecEnv type
-enum { BUF_OBS, BUF_ACTIONS, BUF_REWARDS, BUF_TERMINALS, BUF_TRUNCATIONS, NUM_BUFS };
+enum { BUF_OBS, BUF_ACTIONS, BUF_REWARDS, BUF_TERMINALS, BUF_TRUNCATIONS, BUF_MASKS, NUM_BUFS };
 
 typedef struct {
     PyObject_HEAD
@@ -215,14 +215,14 @@ static void PyVecEnv_dealloc(PyVecEnv* self) {
 
 static int PyVecEnv_init(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
     static char* kwlist[] = {"name", "observations", "actions", "rewards", "terminals", "truncations",
-                             "num_envs", "seed", "num_threads", "config", NULL};
+                             "num_envs", "seed", "num_threads", "config", "masks", NULL};
     const char* name;
-    PyObject* bufs[NUM_BUFS];
+    PyObject* bufs[NUM_BUFS] = {NULL};
     int num_envs, num_threads = 1;
     unsigned long long seed = 0;
     PyObject* config = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOOOOOi|KiO", kwlist, &name, &bufs[0], &bufs[1], &bufs[2],
-                                     &bufs[3], &bufs[4], &num_envs, &seed, &num_threads, &config))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOOOOOi|KiOO", kwlist, &name, &bufs[0], &bufs[1], &bufs[2],
+                                     &bufs[3], &bufs[4], &num_envs, &seed, &num_threads, &config, &bufs[5]))
         return -1;
     if (self->vec) {
         PyErr_SetString(PyExc_RuntimeError, "VecEnv is already initialised");
@@ -248,8 +248,10 @@ static int PyVecEnv_init(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
         {"rewards", "f", 4, "float32", 1},
         {"terminals", "?B", 1, "bool", 1},
         {"truncations", "?B", 1, "bool", 1},
+        {"masks", "?B", 1, "bool", 1},
     };
     for (int i = 0; i < NUM_BUFS; i++) {
+        if (i == BUF_MASKS && (bufs[i] == NULL || bufs[i] == Py_None)) break;  // optional: C keeps its own
         if (get_buffer(bufs[i], &self->views[i], spec[i].what, spec[i].formats, spec[i].itemsize, spec[i].dtype, rows,
                        spec[i].items) < 0)
             return -1;
@@ -259,7 +261,8 @@ static int PyVecEnv_init(PyVecEnv* self, PyObject* args, PyObject* kwargs) {
     Py_BEGIN_ALLOW_THREADS
     vec = sf_vec_create(desc, cfg, num_envs, seed, num_threads, self->views[BUF_OBS].buf,
                         self->views[BUF_ACTIONS].buf, self->views[BUF_REWARDS].buf,
-                        self->views[BUF_TERMINALS].buf, self->views[BUF_TRUNCATIONS].buf);
+                        self->views[BUF_TERMINALS].buf, self->views[BUF_TRUNCATIONS].buf,
+                        self->num_views > BUF_MASKS ? self->views[BUF_MASKS].buf : NULL);
     Py_END_ALLOW_THREADS
     if (!vec) {
         PyErr_NoMemory();
@@ -442,7 +445,7 @@ static PyTypeObject PyVecEnvType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "sailfish._native.VecEnv",
     .tp_doc = "VecEnv(name, observations, actions, rewards, terminals, truncations, num_envs, seed=0, "
-              "num_threads=1, config=None): num_envs native envs over caller-owned buffers",
+              "num_threads=1, config=None, masks=None): num_envs native envs over caller-owned buffers",
     .tp_basicsize = sizeof(PyVecEnv),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,

@@ -151,7 +151,7 @@ static void* unit_at(const VecEnv* vec, int u) { return (char*)vec->units + (siz
 
 VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint64_t seed,
                       int num_threads, void* obs, void* actions, float* rewards,
-                      uint8_t* terminals, uint8_t* truncations) {
+                      uint8_t* terminals, uint8_t* truncations, uint8_t* masks) {
     VecEnv* vec = calloc(1, sizeof(VecEnv));
     if (!vec) return NULL;
     vec->desc = desc;
@@ -163,11 +163,18 @@ VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint
     vec->seed = seed;
     vec->obs = obs; vec->actions = actions; vec->rewards = rewards;
     vec->terminals = terminals; vec->truncations = truncations;
+    vec->owns_masks = masks == NULL;
+    vec->masks = masks ? masks : malloc((size_t)vec->num_rows);
+    if (!vec->masks) { free(vec); return NULL; }
     // Cache-line aligned so units never share a line across threads' boundaries.
     size_t bytes = (size_t)vec->num_units * desc->unit_size;
     bytes = (bytes + 63) / 64 * 64;
     vec->units = aligned_alloc(64, bytes ? bytes : 64);
-    if (!vec->units) { free(vec); return NULL; }
+    if (!vec->units) {
+        if (vec->owns_masks) free(vec->masks);
+        free(vec);
+        return NULL;
+    }
     memset(vec->units, 0, bytes);
 
     size_t obs_item = vec->layout.obs_type == SF_OBS_F32 ? sizeof(float) : sizeof(uint8_t);
@@ -185,6 +192,7 @@ VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint
         core->rewards = rewards + row;
         core->terminals = terminals + row;
         core->truncations = truncations + row;
+        core->masks = vec->masks + row;
         core->num_envs = envs_here;
         core->env_index = first;
         desc->init(core, vec->config);
@@ -206,11 +214,13 @@ void sf_vec_destroy(VecEnv* vec) {
     if (vec->desc->close)
         for (int u = 0; u < vec->num_units; u++) vec->desc->close(unit_at(vec, u));
     free(vec->units);
+    if (vec->owns_masks) free(vec->masks);
     free(vec);
 }
 
 void sf_vec_reset(VecEnv* vec, int reseed, uint64_t seed) {
     if (reseed) vec->seed = seed;
+    memset(vec->masks, 1, (size_t)vec->num_rows);  // before the envs' resets, which may clear rows
     for (int u = 0; u < vec->num_units; u++) {
         EnvCore* core = unit_at(vec, u);
         if (reseed) sf_rng_seed(&core->rng, vec->seed, (uint64_t)core->env_index);

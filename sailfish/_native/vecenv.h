@@ -22,6 +22,8 @@ typedef struct {
     float* rewards;
     uint8_t* terminals;
     uint8_t* truncations;
+    uint8_t* masks;
+    int owns_masks;
     ThreadPool* pool;
 } VecEnv;
 
@@ -33,11 +35,12 @@ const EnvDesc* sf_find_env(const char* name);
 // Fills `layout` for a config; returns NULL or a message naming what is wrong with the config.
 const char* sf_check_config(const EnvDesc* desc, const double* cfg, EnvLayout* layout);
 
-// Creates the vector over buffers the caller owns and keeps alive. Returns NULL on allocation
-// failure. Envs are initialised and reset with `seed`.
+// Creates the vector over buffers the caller owns and keeps alive (`masks` may be NULL: the
+// vector then keeps its own). Returns NULL on allocation failure. Envs are initialised and
+// reset with `seed`.
 VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint64_t seed,
                       int num_threads, void* obs, void* actions, float* rewards,
-                      uint8_t* terminals, uint8_t* truncations);
+                      uint8_t* terminals, uint8_t* truncations, uint8_t* masks);
 void sf_vec_destroy(VecEnv* vec);
 
 // New episodes everywhere; reseeds every generator from (seed, env index) if `reseed`.

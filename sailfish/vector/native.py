@@ -17,9 +17,10 @@ _INT32 = np.iinfo(np.int32)
 class NativeVecEnv(gym.vector.VectorEnv):
     """``num_envs`` instances of a native env, stepped by one C call, speaking Gymnasium's vector API.
 
-    Buffers: ``observations``, ``actions``, ``rewards``, ``terminals`` and ``truncations`` are
-    NumPy arrays allocated once (or passed in by the caller) whose first dimension is the batch
-    of rows, one per agent (``num_envs * agents_per_env``; Gymnasium's ``num_envs`` counts rows).
+    Buffers: ``observations``, ``actions``, ``rewards``, ``terminals``, ``truncations`` and
+    ``masks`` are NumPy arrays allocated once whose first dimension is the batch of rows, one per
+    agent (``masks`` is False where a multi-agent env's agent is absent, e.g. dead and waiting to
+    respawn: its row is padding, not experience) (``num_envs * agents_per_env``; Gymnasium's ``num_envs`` counts rows).
     ``step`` and ``reset`` write them in place and return them, not copies: copy what you keep.
     Writing actions straight into ``env.actions`` and calling ``env.step(env.actions)`` skips
     the copy.
@@ -89,9 +90,10 @@ class NativeVecEnv(gym.vector.VectorEnv):
         self.rewards = np.zeros(rows, np.float32)
         self.terminals = np.zeros(rows, np.bool_)
         self.truncations = np.zeros(rows, np.bool_)
+        self.masks = np.ones(rows, np.bool_)
         self._c = _native.VecEnv(
             name, self.observations, self.actions, self.rewards, self.terminals, self.truncations,
-            int(num_envs), seed=int(seed), num_threads=int(num_threads), config=config,
+            int(num_envs), seed=int(seed), num_threads=int(num_threads), config=config, masks=self.masks,
         )
         self.num_threads = self._c.num_threads
         self._steps = 0

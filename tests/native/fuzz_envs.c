@@ -23,7 +23,10 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
     uint8_t* terminals = malloc((size_t)rows);
     uint8_t* truncations = malloc((size_t)rows);
     uint8_t* rgb = malloc((size_t)l.render_height * (size_t)l.render_width * 3);
-    VecEnv* vec = sf_vec_create(desc, cfg, NUM_ENVS, 7, threads, obs, actions, rewards, terminals, truncations);
+    // Every other run lets the vector own its masks; the others pass one in.
+    uint8_t* masks = threads == 1 ? malloc((size_t)rows) : NULL;
+    VecEnv* vec = sf_vec_create(desc, cfg, NUM_ENVS, 7, threads, obs, actions, rewards, terminals, truncations,
+                                masks);
     Rng rng;
     sf_rng_seed(&rng, 123, (uint64_t)threads);
     long iters = total_steps / NUM_ENVS;
@@ -71,7 +74,7 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
         sf_vec_set_state(vec, e, state);
     }
     sf_vec_destroy(vec);
-    free(obs); free(actions); free(rewards); free(terminals); free(truncations); free(rgb);
+    free(obs); free(actions); free(rewards); free(terminals); free(truncations); free(rgb); free(masks);
     printf("%-10s threads=%d steps=%ld reward_sum=%.1f ok\n", desc->name, threads, iters * NUM_ENVS, reward_sum);
     return 0;
 }
