@@ -28,3 +28,15 @@ def test_memory_is_solved_by_the_lstm_policy_and_not_by_the_mlp():
     assert lstm.episodes.mean("score") >= 0.9  # guessing the bit: 0.5
     mlp = train("memory", total_steps=60_000, recurrent=False)
     assert mlp.episodes.mean("score") < 0.7
+
+
+def test_gymnasium_cartpole_through_emulation_reaches_475():
+    """CartPole-v1 from Gymnasium itself, stepped in Python through sailfish.emulation."""
+    from sailfish.train import Config, Trainer, make_env
+
+    config = Config.load("gym:CartPole-v1", {"total_steps": 150_000, "target_return": 475.0, "runs_dir": ""})
+    env = make_env(config)
+    trainer = Trainer(env, config=config)
+    trainer.run()
+    env.close()
+    assert trainer.episodes.mean("episode_return") >= 475.0

@@ -102,10 +102,10 @@ def run(args: argparse.Namespace) -> int:
     from sailfish.train import make_env
     from sailfish.train.config import Config
 
-    names = sailfish.envs.names()
-    if args.env not in names:
-        fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
+    from sailfish.train.env import check_env_name
+
     try:
+        check_env_name(args.env)
         path = resolve_checkpoint(args.checkpoint)
         try:
             payload = load_checkpoint(path)

@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from sailfish.train import Trainer, make_env
     from sailfish.ui import make_dashboard
 
-    names = sailfish.envs.names()
-    if args.env not in names:
-        fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
+    from sailfish.train.env import check_env_name
+
     try:
+        check_env_name(args.env)
         config = build_config(args)
         if args.resume:
             from sailfish.train.checkpoint import checkpoint_paths

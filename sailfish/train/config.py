@@ -45,6 +45,10 @@ class Config:
     """Number of agents stepped together (rows of every env buffer)."""
     num_threads: int = 1
     """Threads of the native vector env's pool (1 = step in the calling thread)."""
+    backend: str = "serial"
+    """Vector backend for Python envs (``gym:<id>`` or ``module:factory``): "serial" or "multiprocessing"."""
+    num_workers: int = 0
+    """Worker processes of the "multiprocessing" backend; 0 = as many as divide num_envs up to the cores."""
     torch_threads: int = 1
     """Intra-op threads for torch on CPU; tiny policies run fastest on 1 (per-op overhead dominates)."""
     rollout_steps: int = 64
@@ -138,6 +142,8 @@ class Config:
             check(key, getattr(self, key) > 0, "> 0")
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
+        check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
+        check("num_workers", self.num_workers >= 0, ">= 0")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_interval"):
             check(key, getattr(self, key) >= 0, ">= 0")
         check("env", bool(self.env), "a non-empty name")
@@ -184,7 +190,9 @@ class Config:
         values.update(_read_toml(CONFIG_DIR / "default.toml", missing_ok=True))
         name = env or overrides.get("env") or (_read_toml(path).get("env") if path else None)
         if name:
-            values.update(_read_toml(CONFIG_DIR / f"{name}.toml", missing_ok=True))
+            env_defaults = _read_toml(config_path(name), missing_ok=True)
+            env_defaults.pop("sweep", None)  # the env's search space (sailfish.sweep), not a setting
+            values.update(env_defaults)
             values["env"] = name
         layers = [_read_toml(path)] if path is not None else []
         for layer in layers + [overrides]:
@@ -198,6 +206,12 @@ class Config:
     def save(self, path: str | os.PathLike) -> None:
         """Write every key as TOML (readable back with ``Config.load(path=...)``)."""
         Path(path).write_text(to_toml(self.to_dict()))
+
+
+def config_path(env: str) -> Path:
+    """The defaults file of an env: ``configs/<env>.toml``, with ``:`` spelled ``_``
+    (``gym:CartPole-v1`` -> ``configs/gym_CartPole-v1.toml``)."""
+    return CONFIG_DIR / f"{env.replace(':', '_')}.toml"
 
 
 def field_docs() -> dict[str, str]:

@@ -1,19 +1,73 @@
-"""Building the env a config describes."""
+"""Building the env a config describes: a native env by name, or any Python env through emulation.
+
+``config.env`` is one of:
+- a native env name (``sailfish envs``): ``sailfish.make``, stepped in C;
+- ``gym:<id>``: a registered Gymnasium env (``gym:CartPole-v1``), through ``config.backend``;
+- ``<module>:<callable>``: an import path to a factory returning a Gymnasium env or a PettingZoo
+  ``ParallelEnv`` (``mypkg.envs:make_world``), through ``config.backend``.
+"""
 from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
 
 import sailfish
 from sailfish.train.config import Config
 
 
-def make_env(config: Config, num_envs: int | None = None, seed: int | None = None) -> sailfish.NativeVecEnv:
-    """The native vector env of ``config`` (name, ``env_config``, ``num_envs``, ``num_threads``, seed).
+def is_python_env(name: str) -> bool:
+    """True for ``gym:<id>`` and ``module:callable`` names (emulated), False for native names."""
+    return ":" in name
+
+
+def resolve_factory(name: str) -> Callable[[], Any]:
+    """The env creator for a ``module:callable`` name; ``ValueError`` naming what is missing."""
+    module_name, _, attr = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise ValueError(f"env: cannot import module {module_name!r} ({e})") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ValueError(f"env: {module_name!r} has no callable {attr!r}")
+    return factory
+
+
+def check_env_name(name: str) -> None:
+    """Raises ``ValueError`` if ``name`` is neither a native env, a Gymnasium id nor a factory path."""
+    if name.startswith("gym:"):
+        import gymnasium
+
+        try:
+            gymnasium.spec(name[4:])
+        except Exception:
+            raise ValueError(f"env: unknown Gymnasium id {name[4:]!r}") from None
+    elif is_python_env(name):
+        resolve_factory(name)
+    elif name not in sailfish.envs.names():
+        raise ValueError(f"env: unknown environment {name!r} (native: {', '.join(sorted(sailfish.envs.names()))}; "
+                         "or gym:<id>, or module:factory)")
+
+
+def make_env(config: Config, num_envs: int | None = None, seed: int | None = None):
+    """The vector env of ``config`` (name, ``env_config``, ``num_envs``, threads or workers, seed).
 
     Stats are read by the trainer with ``episode_stats()``, so ``infos`` stay empty.
-    Raises ``ValueError`` naming the key for a bad ``env_config``.
+    Raises ``ValueError`` naming the key for a bad name or ``env_config``.
     """
+    num_envs = config.num_envs if num_envs is None else num_envs
+    seed = config.seed if seed is None else seed
+    check_env_name(config.env)
     try:
-        return sailfish.make(config.env, num_envs=config.num_envs if num_envs is None else num_envs,
-                             seed=config.seed if seed is None else seed, num_threads=config.num_threads,
-                             log_interval=0, **config.env_config)
+        if not is_python_env(config.env):
+            return sailfish.make(config.env, num_envs=num_envs, seed=seed, num_threads=config.num_threads,
+                                 log_interval=0, **config.env_config)
+        creator: Any = config.env if config.env.startswith("gym:") else resolve_factory(config.env)
+        if config.env_config and not isinstance(creator, str):
+            factory, kwargs = creator, dict(config.env_config)
+            creator = lambda: factory(**kwargs)  # noqa: E731
+        extra = dict(config.env_config) if isinstance(creator, str) else {}
+        return sailfish.vector.make(creator, num_envs=num_envs, backend=config.backend,
+                                    num_workers=config.num_workers or None, seed=seed, log_interval=0, **extra)
     except ValueError as e:
         raise ValueError(f"env_config: {e}") from None

@@ -1,7 +1,13 @@
 """Vector environments: one protocol, several backends.
 
-``NativeVecEnv`` steps C envs in one call over shared buffers (``sailfish.make``).
+``NativeVecEnv`` steps C envs in one call over shared buffers (``sailfish.make``);
+``Serial`` and ``Multiprocessing`` run Gymnasium / PettingZoo envs through
+``sailfish.emulation``; ``make`` picks a backend. ``protocol`` documents what they share.
 """
+from sailfish.vector.factory import make
+from sailfish.vector.multiprocessing import Multiprocessing, WorkerError
 from sailfish.vector.native import NativeVecEnv
+from sailfish.vector.protocol import AsyncVecEnv, Batch, VecEnv
+from sailfish.vector.serial import Serial
 
-__all__ = ["NativeVecEnv"]
+__all__ = ["NativeVecEnv", "Serial", "Multiprocessing", "WorkerError", "VecEnv", "AsyncVecEnv", "Batch", "make"]
