@@ -1,0 +1,157 @@
+"""Rule tests for connect4: masking, wins in every direction, the opponent's lookahead, draws."""
+import numpy as np
+import pytest
+
+import sailfish
+
+EMPTY_BOARD = ["......."] * 6
+
+
+def columns(rows):
+    """State fields from six strings, top row first: 'X' the agent's disc, 'O' the opponent's."""
+    assert len(rows) == 6 and all(len(r) == 7 for r in rows)
+    fields = {}
+    for c in range(7):
+        value, place, ended = 0, 1, False
+        for h in range(6):
+            cell = rows[5 - h][c]
+            if cell == ".":
+                ended = True
+                continue
+            assert not ended, f"floating disc in column {c}"
+            value += place * (1 if cell == "X" else 2)
+            place *= 3
+        fields[f"col{c}"] = value
+    return fields
+
+
+def game(rows=EMPTY_BOARD, seed=0, **config):
+    env = sailfish.make("connect4", num_envs=1, seed=seed, log_interval=0, **config)
+    env.reset()
+    env.set_state(0, agent_moves=0, last_opponent_move=-1, **columns(rows))
+    return env
+
+
+def play(env, column):
+    obs, rewards, terminals, truncations, _ = env.step(np.array([column], np.int32))
+    return obs[0], float(rewards[0]), bool(terminals[0]), bool(truncations[0])
+
+
+def board(obs):
+    return obs[:42].reshape(6, 7)
+
+
+def test_connect4_starts_empty_with_every_column_playable():
+    env = sailfish.make("connect4", num_envs=4, seed=0)
+    obs, _ = env.reset()
+    assert obs.shape == (4, 49) and obs.dtype == np.float32
+    assert np.all(obs[:, :42] == 0) and np.all(obs[:, 42:] == 1)
+
+
+def test_connect4_opponent_moves_first_when_configured():
+    env = sailfish.make("connect4", num_envs=8, seed=0, agent_first=0.0)
+    obs, _ = env.reset()
+    assert np.all((obs[:, :42] == -1).sum(axis=1) == 1) and np.all(obs[:, 35:42].min(axis=1) == -1)
+
+
+def test_connect4_disc_falls_to_the_bottom_and_the_opponent_replies():
+    env = game()
+    obs, reward, terminal, truncated = play(env, 2)
+    assert (reward, terminal, truncated) == (0.0, False, False)
+    grid = board(obs)
+    assert grid[5, 2] == 1 and (grid == 1).sum() == 1 and (grid == -1).sum() == 1
+    reply = int(env.get_state(0)["last_opponent_move"])
+    assert grid[5 - (reply == 2), reply] == -1
+    assert env.get_state(0)["agent_moves"] == 1
+
+
+def test_connect4_full_column_is_masked_and_playing_it_loses():
+    rows = ["X......", "O......", "X......", "O......", "X......", "O......"]
+    env = game(rows)
+    assert env.observations[0, 42:].tolist() == [0, 1, 1, 1, 1, 1, 1]
+    assert board(env.observations[0])[:, 0].tolist() == [1, -1, 1, -1, 1, -1]
+    obs, reward, terminal, _ = play(env, 0)
+    assert (reward, terminal) == (-1.0, True)
+    assert np.all(obs[:42] == 0) and np.all(obs[42:] == 1)  # the next game
+    stats = env.episode_stats()
+    assert stats["illegal_moves"] == 1.0 and stats["score"] == 0.0 and stats["episode_return"] == -1.0
+
+
+@pytest.mark.parametrize("rows,column", [
+    ([".......", ".......", ".......", ".......", "OOO....", "XXX...."], 3),   # horizontal
+    ([".......", ".......", ".......", "X......", "XO.....", "XO....O"], 0),    # vertical
+    ([".......", ".......", ".......", "..XO...", ".XOO...", "XOXO..."], 3),    # diagonal /
+    ([".......", ".......", ".......", "...OX..", "...OOX.", "...OXOX"], 3),    # diagonal \
+])
+def test_connect4_four_in_a_row_wins_in_every_direction(rows, column):
+    env = game(rows)
+    _, reward, terminal, _ = play(env, column)
+    assert (reward, terminal) == (1.0, True)
+    stats = env.episode_stats()
+    assert stats["score"] == 1.0 and stats["episode_length"] == 1.0
+
+
+def test_connect4_discs_at_the_top_of_one_column_and_the_bottom_of_the_next_do_not_win():
+    # Agent discs on rows 3-5 of column 0 and row 0 of column 1: consecutive bits but for the
+    # empty guard bit between columns, and no line on the board.
+    env = game(["X......", "X......", "X......", "O......", "O......", "O......"])
+    _, reward, terminal, _ = play(env, 1)
+    assert (reward, terminal) == (0.0, False)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_connect4_opponent_blocks_an_open_three(seed):
+    env = game([".......", ".......", ".......", ".......", ".......", "XXX...."], seed=seed)
+    obs, reward, terminal, _ = play(env, 6)
+    assert (reward, terminal) == (0.0, False)
+    assert env.get_state(0)["last_opponent_move"] == 3 and board(obs)[5, 3] == -1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_connect4_opponent_takes_a_win_before_blocking(seed):
+    rows = [".......", ".......", ".......", "......O", "......O", "XXX...O"]
+    env = game(rows, seed=seed)
+    _, reward, terminal, _ = play(env, 5)  # neither wins nor blocks
+    assert (reward, terminal) == (-1.0, True)
+    assert env.episode_stats()["score"] == 0.0
+
+
+def test_connect4_full_board_without_a_line_is_a_draw():
+    cols = ["XXOOXX", "XXOOXX", "XXOOXX", "OOXXOO", "XXOOXX", "XXOOXX", "XXOOX."]  # bottom up
+    rows = ["".join(cols[c][h] for c in range(7)) for h in reversed(range(6))]
+    env = game(rows)
+    assert env.observations[0, 42:].tolist() == [0, 0, 0, 0, 0, 0, 1]
+    _, reward, terminal, _ = play(env, 6)
+    assert (reward, terminal) == (0.0, True)
+    assert env.episode_stats()["draws"] == 1.0
+
+
+def test_connect4_state_round_trips():
+    rows = [".......", ".......", ".......", "..O....", "..XO...", "XOXXO.."]
+    env = game(rows)
+    state = env.get_state(0)
+    assert state == {**columns(rows), "agent_moves": 0.0, "last_opponent_move": -1.0}
+    frame = env.render(0)
+    assert frame.shape == (240, 280, 3) and frame.std() > 0
+
+
+def test_connect4_random_play_scores_low():
+    env = sailfish.make("connect4", num_envs=256, seed=0, log_interval=0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        env.step(rng.integers(0, 7, 256).astype(np.int32))
+    stats = env.episode_stats()
+    assert stats["episodes"] > 1000 and stats["score"] < 0.2 and stats["episode_return"] < -0.5
+
+
+def test_connect4_random_legal_play_scores_low_too():
+    env = sailfish.make("connect4", num_envs=256, seed=0, log_interval=0)
+    obs, _ = env.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        legal = obs[:, 42:] > 0
+        scores = rng.random((256, 7)) * legal
+        obs, *_ = env.step(scores.argmax(axis=1).astype(np.int32))
+    stats = env.episode_stats()
+    assert stats["illegal_moves"] == 0.0 and stats["score"] < 0.2
