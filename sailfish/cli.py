@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("train", "eval", "envs", "bench")
+SUBCOMMANDS = ("train", "eval", "envs", "bench", "ablate", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,123 @@
+"""Ablations: every variant × seed as an ordinary training run in a pool of worker processes, then
+IQM with stratified bootstrap CIs, probability of improvement over the baseline and score-vs-wallclock
+plots (``sailfish.ablate.report``). This package launches runs; it never trains in its own process.
+
+Layout: ``<runs_dir>/<study>/<variant>/seed<k>/`` holds one run (``<env>-<time>/`` with its
+``config.toml`` and ``metrics.csv``) and ``result.json``, written atomically when the run ends, so a
+re-run of the same command skips it. The study directory holds ``study.json`` (the variants),
+``report.csv``, ``report.md`` and ``score_vs_wallclock.png``.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sailfish.ablate.spec import RunSpec, Variant, baseline_of, check_study_file
+
+
+@dataclass
+class Outcome:
+    """What one invocation did: every result on disk, which it ran itself, failures, its wallclock."""
+
+    study_dir: Path
+    results: list[dict[str, Any]]
+    ran: list[dict[str, Any]]
+    skipped: int
+    failures: dict[str, str] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    workers: int = 1
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def validate(env: str, variants: list[Variant], common: dict[str, Any]) -> None:
+    """Build every variant's config once, so a bad key or value fails before any run starts.
+
+    Raises ``ValueError("<variant>: <key>: <problem>")``.
+    """
+    from sailfish.train import Config
+
+    for v in variants:
+        try:
+            Config.load(env, {**common, **v.overrides})
+        except ValueError as e:
+            raise ValueError(f"variant {v.name!r}: {e}") from None
+
+
+def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs_dir: str = "runs",
+                 common: dict[str, Any] | None = None, workers: int = 2, metric: str = "return",
+                 final_episodes: int = 0, isolate: bool = False, console=None, progress: bool = True) -> Outcome:
+    """Run the missing runs of ``variants × seeds`` and write the report.
+
+    Args:
+        env: environment name.
+        variants: the variants; the one named ``baseline`` (else the first) is the baseline.
+        seeds: seeds per variant (seed values 0 .. seeds-1).
+        study: name of the study directory under ``runs_dir``.
+        common: overrides applied to every variant before its own (e.g. ``total_steps``).
+        workers: worker processes (each trains one run at a time).
+        metric: "return" or "score" (``sailfish.sweep.runner.METRICS``).
+        final_episodes: episodes in the final-score window (0 = the trainer's, at least num_envs).
+        isolate: a fresh process per run instead of reusing workers (pays the torch import each run).
+        console: a ``rich.console.Console`` for the progress bar and table (None = a new one).
+    """
+    from rich.console import Console
+
+    from sailfish.ablate import report
+
+    console = console or Console()
+    common = dict(common or {})
+    study_dir = Path(runs_dir) / study
+    validate(env, variants, common)
+    check_study_file(study_dir, env, variants, common)
+    specs = [RunSpec(env=env, variant=v.name, seed=s, overrides={**common, **v.overrides},
+                     seed_dir=str(study_dir / v.name / f"seed{s}"), metric=metric, final_episodes=final_episodes)
+             for v in variants for s in range(seeds)]
+    todo = [s for s in specs if not s.result_path.exists()]
+    ran: list[dict[str, Any]] = []
+    failures: dict[str, str] = {}
+    start = time.perf_counter()
+    if todo:
+        ran, failures = _execute(todo, workers, isolate, console, progress)
+    wall = time.perf_counter() - start
+    names = [v.name for v in variants]
+    results = [r for r in report.load_results(study_dir) if r["variant"] in names and r["seed"] < seeds]
+    base = baseline_of(variants)
+    rows = report.summarize(results, names, base, {v.name: {**common, **v.overrides} for v in variants})
+    report.write_report(study_dir, rows, env, metric, seeds, failures)
+    report.plot_score_vs_wallclock(study_dir, results, names, metric)
+    return Outcome(study_dir=study_dir, results=results, ran=ran, skipped=len(specs) - len(todo),
+                   failures=failures, wall_seconds=wall, workers=workers, rows=rows)
+
+
+def _execute(todo: list[RunSpec], workers: int, isolate: bool, console, progress: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sailfish.ablate.worker import run_one
+
+    ran, failures = [], {}
+    context = multiprocessing.get_context("spawn")
+    columns = (TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))
+    with Progress(*columns, console=console, disable=not progress) as bar:
+        task = bar.add_task("", total=len(todo))
+        kwargs = dict(max_tasks_per_child=1) if isolate else {}
+        with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=context,
+                                    **kwargs) as pool:
+            futures = {pool.submit(run_one, s): s for s in todo}
+            for fut in cf.as_completed(futures):
+                spec = futures[fut]
+                label = f"{spec.variant}/seed{spec.seed}"
+                try:
+                    ran.append(fut.result())
+                except cf.process.BrokenProcessPool:  # a worker died (crash, kill): the pool is gone
+                    failures[label] = "its worker process died (crash or kill); it runs again next time"
+                except Exception as e:  # one failed run never stops the ablation
+                    failures[label] = f"{type(e).__name__}: {e}"
+                    Path(spec.seed_dir).mkdir(parents=True, exist_ok=True)
+                    (Path(spec.seed_dir) / "error.txt").write_text(failures[label] + "\n")
+                bar.update(task, advance=1, description=label)
+    return ran, failures

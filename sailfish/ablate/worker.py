@@ -1,0 +1,38 @@
+"""The function a worker process runs for one ablation run (importable, so 'spawn' can pickle it)."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from sailfish.ablate.spec import RunSpec, write_json_atomic
+
+
+def run_one(spec: RunSpec) -> dict[str, Any]:
+    """Train one variant at one seed under ``spec.seed_dir`` and write ``result.json`` atomically.
+
+    Leftovers of an earlier attempt that never wrote its result (killed, crashed) are removed first,
+    so the seed directory holds exactly one run. Errors propagate to the caller (the run has no result
+    and is retried by the next invocation).
+    """
+    from sailfish.sweep.runner import measured_run
+    from sailfish.train import Config
+
+    seed_dir = Path(spec.seed_dir)
+    if seed_dir.exists():
+        for stale in seed_dir.iterdir():
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    seed_dir.mkdir(parents=True, exist_ok=True)
+    config = Config.load(spec.env, {**spec.overrides, "seed": spec.seed, "runs_dir": str(seed_dir)})
+    started = time.time()
+    result = measured_run(config, metric=spec.metric, final_episodes=spec.final_episodes)
+    payload = {
+        "variant": spec.variant, "seed": spec.seed, "env": spec.env, "overrides": spec.overrides,
+        "metric": spec.metric, "final_score": result.final_score, "train_seconds": result.train_seconds,
+        "run_seconds": result.run_seconds, "global_step": result.global_step,
+        "run_dir": str(Path(result.run_dir).relative_to(seed_dir)) if result.run_dir else None,
+        "started": started,
+    }
+    write_json_atomic(spec.result_path, payload)
+    return payload

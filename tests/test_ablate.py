@@ -1,0 +1,73 @@
+"""`sailfish ablate` end to end with real runs (cartpole, 20k steps each), resume, and bad input."""
+import csv
+import json
+
+import pytest
+
+from sailfish.ablate.spec import baseline_of, build_variants
+from sailfish.cli import main
+
+ARGS = ["ablate", "cartpole", "--seeds", "2", "--set", "lr=3e-3,5e-3", "--total-steps", "20000",
+        "--workers", "2", "--study", "t"]
+
+
+def test_ablation_runs_every_variant_and_seed_then_resumes_without_rerunning(tmp_path, capsys):
+    assert main(ARGS + ["--runs-dir", str(tmp_path)]) == 0
+    study = tmp_path / "t"
+    results = sorted(study.glob("*/seed*/result.json"))
+    assert [p.relative_to(study).as_posix() for p in results] == [
+        "lr=3e-3/seed0/result.json", "lr=3e-3/seed1/result.json",
+        "lr=5e-3/seed0/result.json", "lr=5e-3/seed1/result.json"]
+    for path in results:
+        result = json.loads(path.read_text())
+        run_dir = path.parent / result["run_dir"]
+        assert (run_dir / "metrics.csv").exists() and (run_dir / "config.toml").exists()
+        assert result["global_step"] >= 20000 and result["final_score"] > 9  # a random policy scores ~22
+    rows = list(csv.DictReader(open(study / "report.csv")))
+    assert [r["variant"] for r in rows] == ["lr=3e-3", "lr=5e-3"]
+    assert rows[0]["baseline"] == "True" and rows[0]["p_improve"] == "nan"
+    assert 0.0 <= float(rows[1]["p_improve"]) <= 1.0 and rows[1]["runs"] == "2"
+    assert float(rows[1]["iqm_ci_low"]) <= float(rows[1]["iqm"]) <= float(rows[1]["iqm_ci_high"])
+    assert (study / "report.md").read_text().count("|") > 10
+    assert (study / "score_vs_wallclock.png").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "ran 4 runs" in out and "IQM" in out
+
+    stamps = {p: p.stat().st_mtime_ns for p in results}
+    assert main(ARGS + ["--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ran 0 runs" in out and "4 already done" in out
+    assert {p: p.stat().st_mtime_ns for p in results} == stamps
+
+
+def _error(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_unknown_key_in_set_names_the_close_key(capsys, tmp_path):
+    err = _error(capsys, ["ablate", "cartpole", "--set", "lrr=1e-3,3e-3", "--runs-dir", str(tmp_path)])
+    assert "--set lrr=1e-3: lrr: unknown config key (did you mean 'lr'?)" in err
+
+
+def test_value_of_wrong_type_names_the_key_and_type(capsys, tmp_path):
+    err = _error(capsys, ["ablate", "cartpole", "--set", "update_epochs=4,many", "--runs-dir", str(tmp_path)])
+    assert "--set update_epochs=many: update_epochs: must be an integer" in err
+
+
+def test_variant_combination_config_refuses_fails_before_any_run(capsys, tmp_path):
+    err = _error(capsys, ["ablate", "cartpole", "--variant", "odd:minibatch_size=1000", "--runs-dir", str(tmp_path)])
+    assert "--variant odd: minibatch_size" in err and not any(tmp_path.iterdir())
+
+
+def test_grid_variants_are_named_by_their_values_and_the_first_is_the_baseline():
+    variants = build_variants(["lr=1e-3,3e-3", "clip_coef=0.1,0.2"], [])
+    assert [v.name for v in variants] == ["lr=1e-3_clip_coef=0.1", "lr=1e-3_clip_coef=0.2",
+                                          "lr=3e-3_clip_coef=0.1", "lr=3e-3_clip_coef=0.2"]
+    assert baseline_of(variants) == "lr=1e-3_clip_coef=0.1"
+    named = build_variants(["lr=1e-3"], ["fast:lr=3e-3,update_epochs=2", "baseline"])
+    assert baseline_of(named) == "baseline" and named[0].overrides == {"lr": "3e-3", "update_epochs": "2"}
