@@ -40,3 +40,33 @@ def test_gymnasium_cartpole_through_emulation_reaches_475():
     trainer.run()
     env.close()
     assert trainer.episodes.mean("episode_return") >= 475.0
+
+
+def test_a_pettingzoo_factory_trains_through_its_import_path():
+    """``module:factory`` names reach the trainer: here the 3-agent ``Tag`` ParallelEnv of
+    tests/test_emulation.py (pytest puts tests/ on sys.path), padded to fixed rows."""
+    from sailfish.train import Config, Trainer, make_env
+
+    config = Config.load("test_emulation:Tag", {"total_steps": 2048, "num_envs": 4, "rollout_steps": 16,
+                                                 "minibatch_size": 64, "runs_dir": ""})
+    env = make_env(config)
+    assert env.num_envs == 4 * 3 and env.masks.shape == (12,)
+    trainer = Trainer(env, config=config)
+    trainer.run()
+    env.close()
+    assert trainer.global_step >= 2048 and trainer.episodes.count > 0
+
+
+def test_unknown_env_names_say_what_is_accepted():
+    import pytest
+
+    from sailfish.train.env import check_env_name
+
+    with pytest.raises(ValueError, match="unknown environment 'cartpol'.*gym:<id>"):
+        check_env_name("cartpol")
+    with pytest.raises(ValueError, match="unknown Gymnasium id 'NoSuchEnv-v0'"):
+        check_env_name("gym:NoSuchEnv-v0")
+    with pytest.raises(ValueError, match="cannot import module 'no_such_module'"):
+        check_env_name("no_such_module:make")
+    with pytest.raises(ValueError, match="has no callable 'nothing'"):
+        check_env_name("sailfish:nothing")
