@@ -1,4 +1,6 @@
 """The generic native layer: registry, buffers, actions, seeding, threads, stats, rendering."""
+import hashlib
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -48,31 +50,38 @@ def test_env_speaks_gymnasium_vector_api(name):
         env.step(env.actions)
 
 
+def digest(env):
+    """A hash of every buffer's bytes: bit-identical runs give equal digests (and traces of
+    many-agent worlds stay small)."""
+    h = hashlib.sha256()
+    for buf in (env.observations, env.rewards, env.terminals, env.truncations, env.masks):
+        h.update(buf.tobytes())
+    return h.hexdigest()
+
+
 @pytest.mark.parametrize("name", ENV_NAMES)
 def test_same_seed_gives_identical_observations_whatever_the_thread_count(name):
-    rng = np.random.default_rng(0)
+    # enough units for every thread count to split them differently (many-agent worlds are units)
+    num_envs = 200 if sailfish.envs.spec(name).agents_per_env == 1 else 6
     runs = []
     for threads in (1, 2, 3):
-        env = sailfish.make(name, num_envs=200, seed=11, num_threads=threads)
+        env = sailfish.make(name, num_envs=num_envs, seed=11, num_threads=threads)
         actions = random_actions(env, np.random.default_rng(1), 300)
-        obs, _ = env.reset()
-        trace = [obs.copy()]
+        env.reset()
+        trace = [digest(env)]
         for a in actions:
-            obs, rew, term, trunc, _ = env.step(a)
-            trace.append(np.concatenate([obs.reshape(len(obs), -1).astype(np.float64),
-                                         rew[:, None], term[:, None], trunc[:, None]], axis=1))
+            env.step(a)
+            trace.append(digest(env))
         runs.append((env.num_threads, trace, env.episode_stats()))
     assert [r[0] for r in runs] == [1, 2, 3]
     for _, trace, stats in runs[1:]:
-        for a, b in zip(runs[0][1], trace):
-            assert np.array_equal(a, b)  # bit-identical
+        assert trace == runs[0][1]  # bit-identical at every step
         assert stats == runs[0][2]
-    del rng
 
 
 @pytest.mark.parametrize("name", ENV_NAMES)
 def test_reset_with_the_same_seed_replays_the_same_episodes(name):
-    env = sailfish.make(name, num_envs=16, seed=0)
+    env = sailfish.make(name, num_envs=16 if sailfish.envs.spec(name).agents_per_env == 1 else 2, seed=0)
     actions = random_actions(env, np.random.default_rng(5), 100)
 
     def rollout(seed):

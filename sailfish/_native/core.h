@@ -96,6 +96,7 @@ typedef enum { SF_OBS_F32 = 0, SF_OBS_U8 = 1 } ObsType;
 typedef enum { SF_ACT_DISCRETE = 0, SF_ACT_MULTIDISCRETE = 1, SF_ACT_BOX = 2 } ActType;
 
 #define SF_MAX_ACT_DIMS 8
+#define SF_MAX_STATE_FIELDS 64  // get_state/set_state exchange at most this many doubles
 
 // A config parameter: every env reads its config as doubles, indexed by its own enum.
 typedef struct {

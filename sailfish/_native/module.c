@@ -380,7 +380,7 @@ static PyObject* PyVecEnv_get_state(PyVecEnv* self, PyObject* args) {
     int index;
     if (!PyArg_ParseTuple(args, "i", &index) || check_env_index(self, index) < 0) return NULL;
     const EnvDesc* desc = self->vec->desc;
-    double values[64] = {0};
+    double values[SF_MAX_STATE_FIELDS] = {0};
     sf_vec_get_state(self->vec, index, values);
     PyObject* d = PyDict_New();
     for (int i = 0; d && i < desc->num_state_fields; i++) {
@@ -396,7 +396,7 @@ static PyObject* PyVecEnv_set_state(PyVecEnv* self, PyObject* args) {
     PyObject* state;
     if (!PyArg_ParseTuple(args, "iO!", &index, &PyDict_Type, &state) || check_env_index(self, index) < 0) return NULL;
     const EnvDesc* desc = self->vec->desc;
-    double values[64] = {0};
+    double values[SF_MAX_STATE_FIELDS] = {0};
     sf_vec_get_state(self->vec, index, values);
     PyObject *key, *value;
     Py_ssize_t pos = 0;

@@ -5,6 +5,7 @@
 #include "envs/cartpole.h"
 #include "envs/connect4.h"
 #include "envs/memory.h"
+#include "envs/mmo.h"
 #include "envs/pong.h"
 #include "envs/snake.h"
 #include "envs/squared.h"
@@ -21,5 +22,6 @@ const EnvDesc* const sf_registry[] = {
     &snake_desc,
     &connect4_desc,
     &target_desc,
+    &mmo_desc,
 };
 const int sf_registry_size = (int)(sizeof(sf_registry) / sizeof(sf_registry[0]));

@@ -1,5 +1,6 @@
-// Sanitizer driver: steps every registered env `steps` times (counted in env-steps) with random
-// and edge-case actions, through the same vector layer Python uses, with 1 and 2 threads.
+// Sanitizer driver: steps every registered env at least `steps` agent-steps (rows stepped, so a
+// many-agent world counts each agent) with random and edge-case actions, through the same vector
+// layer Python uses, with 1 and 2 threads.
 // Built by tests/test_sanitizer.py with -fsanitize=address,undefined; any report fails the test.
 //
 //   fuzz_envs [steps_per_env=1000000] [env_name]
@@ -8,14 +9,16 @@
 
 #include "vecenv.h"
 
-#define NUM_ENVS 64
+#define NUM_ENVS 64          // single-agent envs
+#define NUM_WORLDS 4         // many-agent envs
 
 static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
     double cfg[32];
     for (int i = 0; i < desc->num_params; i++) cfg[i] = desc->params[i].def;
     EnvLayout l;
     if (sf_check_config(desc, cfg, &l)) { fprintf(stderr, "%s: default config rejected\n", desc->name); return 1; }
-    const int rows = NUM_ENVS * l.agents_per_env;
+    const int num_envs = l.agents_per_env > 1 ? NUM_WORLDS : NUM_ENVS;
+    const int rows = num_envs * l.agents_per_env;
     const size_t obs_bytes = (size_t)rows * (size_t)sf_obs_size(&l) * (l.obs_type == SF_OBS_F32 ? 4 : 1);
     void* obs = malloc(obs_bytes);
     void* actions = malloc((size_t)rows * (size_t)l.act_dims * 4);
@@ -25,11 +28,11 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
     uint8_t* rgb = malloc((size_t)l.render_height * (size_t)l.render_width * 3);
     // Every other run lets the vector own its masks; the others pass one in.
     uint8_t* masks = threads == 1 ? malloc((size_t)rows) : NULL;
-    VecEnv* vec = sf_vec_create(desc, cfg, NUM_ENVS, 7, threads, obs, actions, rewards, terminals, truncations,
+    VecEnv* vec = sf_vec_create(desc, cfg, num_envs, 7, threads, obs, actions, rewards, terminals, truncations,
                                 masks);
     Rng rng;
     sf_rng_seed(&rng, 123, (uint64_t)threads);
-    long iters = total_steps / NUM_ENVS;
+    long iters = (total_steps + rows - 1) / rows;
     double reward_sum = 0;
     for (long it = 0; it < iters; it++) {
         int mode = (int)(it % 4);  // random, all-min, all-max, mixed edges
@@ -52,7 +55,7 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
         sf_vec_step(vec);
         for (int r = 0; r < rows; r++) reward_sum += rewards[r];
         if (it % 9973 == 0) {
-            sf_vec_render(vec, (int)(it % NUM_ENVS), rgb);
+            sf_vec_render(vec, (int)(it % num_envs), rgb);
             EpisodeStats s;
             sf_vec_drain_stats(vec, &s);
         }
@@ -68,14 +71,14 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
     }
     if (sf_vec_check_actions(vec) != 0) { fprintf(stderr, "%s: invalid action not rejected\n", desc->name); return 1; }
     // State round trip through get/set for every env.
-    double state[64];
-    for (int e = 0; e < NUM_ENVS; e++) {
+    double state[SF_MAX_STATE_FIELDS];
+    for (int e = 0; e < num_envs; e++) {
         sf_vec_get_state(vec, e, state);
         sf_vec_set_state(vec, e, state);
     }
     sf_vec_destroy(vec);
     free(obs); free(actions); free(rewards); free(terminals); free(truncations); free(rgb); free(masks);
-    printf("%-10s threads=%d steps=%ld reward_sum=%.1f ok\n", desc->name, threads, iters * NUM_ENVS, reward_sum);
+    printf("%-16s threads=%d agent_steps=%ld reward_sum=%.1f ok\n", desc->name, threads, iters * rows, reward_sum);
     return 0;
 }
 
