@@ -35,7 +35,7 @@ def compute_bound(trainer: Trainer, optimizer: str, repeats: int = 5) -> float:
         opt = torch.optim.Adam(policy.parameters(), lr=1e-4)
     else:
         opt = Adam(policy.parameters(), lr=1e-4)
-    num_mb = cfg.batch_size // cfg.minibatch_size
+    num_mb = trainer.batch_size // cfg.minibatch_size
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -73,9 +73,9 @@ def main() -> None:
         if best is None or seconds < best[0]:
             best = (seconds, dict(trainer.timers))
     seconds, t = best
-    sps = args.updates * config.batch_size / seconds
-    bound_torch = config.batch_size / compute_bound(trainer, "torch")
-    bound_own = config.batch_size / compute_bound(trainer, "sailfish")
+    sps = args.updates * trainer.batch_size / seconds
+    bound_torch = trainer.batch_size / compute_bound(trainer, "torch")
+    bound_own = trainer.batch_size / compute_bound(trainer, "sailfish")
     print(f"cartpole, {config.num_envs} envs x {config.rollout_steps} steps, minibatch {config.minibatch_size}, "
           f"{config.update_epochs} epochs, hidden {config.hidden_size}, torch threads {config.torch_threads}")
     print(f"training SPS: {sps:,.0f}  (env {t['env'] / seconds:.0%}, forward {t['forward'] / seconds:.0%}, "

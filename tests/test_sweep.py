@@ -69,7 +69,7 @@ def test_a_trial_that_fails_is_recorded_with_its_error_and_the_sweep_goes_on(tmp
     assert main(argv) == 0
     trials = load(tmp_path, "f").get_trials()
     assert [t.state.name for t in trials] == ["FAIL", "FAIL"]
-    assert all("minibatch_size: must be a divisor" in t.user_attrs["error"] for t in trials)
+    assert all("minibatch_size: must divide the batch" in t.user_attrs["error"] for t in trials)
 
 
 def test_a_nan_loss_stops_the_run_as_diverged():

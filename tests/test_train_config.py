@@ -52,9 +52,17 @@ def test_save_then_load_round_trips(tmp_path):
     assert again == config
 
 
-def test_num_updates_rounds_up():
-    config = Config(num_envs=4, rollout_steps=16, bptt_horizon=16, minibatch_size=64, total_steps=65)
-    assert config.batch_size == 64 and config.num_updates == 2
+def test_batch_is_rows_times_rollout_steps_and_updates_round_up():
+    import sailfish
+    from sailfish.train import Trainer
+
+    config = Config(env="snake", num_envs=2, rollout_steps=16, bptt_horizon=16, minibatch_size=64,
+                    total_steps=2 * 32 * 16 + 1, runs_dir="")
+    env = sailfish.make("snake", num_envs=2)  # 32 snakes per arena: 64 rows
+    trainer = Trainer(env, config=config)
+    assert trainer.batch_size == 64 * 16 and trainer.num_updates == 2
+    with pytest.raises(ValueError, match="minibatch_size: must divide the batch, rows x rollout_steps = 64 x 16"):
+        Trainer(env, config=config.replace(minibatch_size=48))
 
 
 def test_env_config_reaches_the_env_and_merges_with_the_file_defaults(tmp_path):

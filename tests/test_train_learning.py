@@ -15,7 +15,7 @@ def train(env_name, **overrides):
 def test_cartpole_reaches_mean_return_475_within_150k_steps():
     trainer = train("cartpole", total_steps=150_000, target_return=475, seed=1)
     assert trainer.episodes.mean("episode_return") >= 475  # random play: ~22
-    assert trainer.global_step <= 150_000 + trainer.config.batch_size
+    assert trainer.global_step <= 150_000 + trainer.batch_size
 
 
 def test_bandit_learns_to_pull_the_optimal_arm():

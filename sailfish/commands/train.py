@@ -77,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
         env = make_env(config)
     except ValueError as e:
         fail(COMMAND, str(e))
-    dashboard = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
-    trainer = Trainer(env, config=config, logger=dashboard, resume=args.resume)
+    try:
+        trainer = Trainer(env, config=config, resume=args.resume)
+    except ValueError as e:
+        env.close()
+        fail(COMMAND, str(e))
+    trainer.logger = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
     try:
         trainer.run()
     except KeyboardInterrupt:

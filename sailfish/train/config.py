@@ -42,7 +42,8 @@ class Config:
 
     # --- environment / collection ---
     num_envs: int = 64
-    """Number of agents stepped together (rows of every env buffer)."""
+    """Env instances stepped together; a many-agent env gives ``agents_per_env`` rows each, and the
+    batch of an update is rows x ``rollout_steps`` (the trainer checks ``minibatch_size`` against it)."""
     num_threads: int = 1
     """Threads of the native vector env's pool (1 = step in the calling thread)."""
     backend: str = "serial"
@@ -151,24 +152,11 @@ class Config:
               f"a multiple of bptt_horizon ({self.bptt_horizon})")
         check("minibatch_size", self.minibatch_size % self.bptt_horizon == 0,
               f"a multiple of bptt_horizon ({self.bptt_horizon})")
-        batch = self.num_envs * self.rollout_steps
-        check("minibatch_size", batch % self.minibatch_size == 0 and self.minibatch_size <= batch,
-              f"a divisor of num_envs * rollout_steps ({batch})")
         dev = self.device
         check("device", dev in ("cpu", "auto", "cuda", "mps") or dev.startswith("cuda:"),
               '"cpu", "cuda", "cuda:N", "mps" or "auto"')
 
     # ------------------------------------------------------------------
-    @property
-    def batch_size(self) -> int:
-        """Samples collected per update (``num_envs * rollout_steps``)."""
-        return self.num_envs * self.rollout_steps
-
-    @property
-    def num_updates(self) -> int:
-        """Updates in the whole run (at least 1)."""
-        return max(1, -(-self.total_steps // self.batch_size))
-
     def to_dict(self) -> dict[str, Any]:
         """All keys and values, in declaration order."""
         return dataclasses.asdict(self)

@@ -100,6 +100,11 @@ class Trainer:
 
         A, T, L = env.num_envs, config.rollout_steps, config.bptt_horizon
         self.A, self.T, self.L, self.S = A, T, L, A * T // L
+        self.batch_size = A * T  # rows (agents, not env instances) x steps
+        if self.batch_size % config.minibatch_size or config.minibatch_size > self.batch_size:
+            raise ValueError(f"minibatch_size: must divide the batch, rows x rollout_steps = {A} x {T} = "
+                             f"{self.batch_size}, got {config.minibatch_size}")
+        self.num_updates = max(1, -(-config.total_steps // self.batch_size))
         obs_shape = tuple(env.single_observation_space.shape)
         host = dict(pin_memory=True) if cuda else {}
         dev = dict(device=self.device)
@@ -223,7 +228,7 @@ class Trainer:
         if self.obs_stage is not None:  # host → GPU, once per update
             for name in ("obs", "rewards", "terminals", "truncations", "starts"):
                 getattr(self, name).copy_(getattr(self, f"{name}_host"), non_blocking=True)
-        frac = 1.0 - self.update_count / cfg.num_updates
+        frac = 1.0 - self.update_count / self.num_updates
         lr = cfg.lr * frac if cfg.anneal_lr else cfg.lr
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -238,7 +243,7 @@ class Trainer:
         self.ratios.fill_(1.0)
         segments_per_mb = cfg.minibatch_size // L
         num_mb = S // segments_per_mb
-        beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / cfg.num_updates
+        beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
         # Per-sample scalars packed into one tensor, so a minibatch is gathered with one index op.
         packed = self.packed  # [A, T, 4]: old logprob, advantage, return, old value
         packed[..., 0] = self.logprobs
