@@ -89,6 +89,7 @@ typedef struct {
     int      env_index;    // index of this unit's first env in the vector
     Rng      rng;
     EpisodeStats stats;
+    int      init_failed;  // set by init when it cannot allocate: creating the vector then fails
 } EnvCore;
 
 // ---------------------------------------------------------------- descriptors

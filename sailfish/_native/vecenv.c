@@ -197,6 +197,12 @@ VecEnv* sf_vec_create(const EnvDesc* desc, const double* cfg, int num_envs, uint
         core->env_index = first;
         desc->init(core, vec->config);
     }
+    for (int u = 0; u < vec->num_units; u++) {
+        if (((EnvCore*)unit_at(vec, u))->init_failed) {  // out of memory: undo everything
+            sf_vec_destroy(vec);
+            return NULL;
+        }
+    }
     if (num_threads > vec->num_units) num_threads = vec->num_units;
     vec->num_threads = num_threads < 1 ? 1 : num_threads;
     if (vec->num_threads > 1) {

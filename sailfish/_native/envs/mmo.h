@@ -459,6 +459,7 @@ static void mmo_init(Mmo* env, const double* cfg) {
     env->spawns = malloc(sizeof(int32_t) * 4 * (size_t)env->size);
     env->regrow = malloc(sizeof(int32_t) * 2 * (size_t)env->regrow_cap);
     env->ok = env->tiles && env->occ && env->agents && env->npcs && env->spawns && env->regrow;
+    env->core.init_failed = !env->ok;
     env->tile_x = env->tile_y = 0;
 }
 
