@@ -80,7 +80,7 @@ def main() -> None:
           f"{config.update_epochs} epochs, hidden {config.hidden_size}, torch threads {config.torch_threads}")
     print(f"training SPS: {sps:,.0f}  (env {t['env'] / seconds:.0%}, forward {t['forward'] / seconds:.0%}, "
           f"learn {t['learn'] / seconds:.0%})")
-    print(f"compute bound SPS (policy fwd for the rollout + fwd/bwd/Adam per minibatch):")
+    print("compute bound SPS (policy fwd for the rollout + fwd/bwd/Adam per minibatch):")
     print(f"  with torch.optim.Adam:          {bound_torch:,.0f}   training / bound: {sps / bound_torch:.0%}")
     print(f"  with sailfish's own Adam:       {bound_own:,.0f}   training / bound: {sps / bound_own:.0%}")
 

@@ -96,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish eval``; returns 0, or exits with status 2 and a one-line error."""
     import torch
 
-    import sailfish
     from sailfish.policies import make_policy
     from sailfish.train.checkpoint import load_checkpoint, resolve_checkpoint
     from sailfish.train import make_env
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{path}: trained on {config.env!r}, not {args.env!r}")
         if args.gif:
             try:
-                import PIL  # noqa: F401
+                import PIL  # noqa: F401  (only checked for, before the episodes run)
             except ImportError:
                 raise ValueError("--gif: needs Pillow (pip install pillow)") from None
     except ValueError as e:

@@ -61,7 +61,6 @@ def build_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
-    import sailfish
     from sailfish.train import Trainer, make_env
     from sailfish.ui import make_dashboard
 

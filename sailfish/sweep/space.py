@@ -17,15 +17,9 @@ training config).
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - python 3.10
-    import tomli as tomllib
 
 DISTRIBUTIONS = ("log", "uniform", "int", "pow2")
 
@@ -109,10 +103,6 @@ def suggest(trial, space: dict[str, Dimension]) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"--space {path}: file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path}: {e}") from None
+    from sailfish.train.config import read_toml
+
+    return read_toml(path)

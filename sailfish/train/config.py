@@ -175,14 +175,14 @@ class Config:
         """
         overrides = dict(overrides or {})
         values: dict[str, Any] = {}
-        values.update(_read_toml(CONFIG_DIR / "default.toml", missing_ok=True))
-        name = env or overrides.get("env") or (_read_toml(path).get("env") if path else None)
+        values.update(read_toml(CONFIG_DIR / "default.toml", missing_ok=True))
+        name = env or overrides.get("env") or (read_toml(path).get("env") if path else None)
         if name:
-            env_defaults = _read_toml(config_path(name), missing_ok=True)
+            env_defaults = read_toml(config_path(name), missing_ok=True)
             env_defaults.pop("sweep", None)  # the env's search space (sailfish.sweep), not a setting
             values.update(env_defaults)
             values["env"] = name
-        layers = [_read_toml(path)] if path is not None else []
+        layers = [read_toml(path)] if path is not None else []
         for layer in layers + [overrides]:
             # env_config merges key by key, so an override of one env parameter keeps the others
             if isinstance(layer.get("env_config"), Mapping) and isinstance(values.get("env_config"), Mapping):
@@ -254,7 +254,8 @@ def _check_keys(values: Mapping[str, Any]) -> None:
             raise ValueError(f"{key}: unknown config key{hint}")
 
 
-def _read_toml(path: str | os.PathLike, missing_ok: bool = False) -> dict[str, Any]:
+def read_toml(path: str | os.PathLike, missing_ok: bool = False) -> dict[str, Any]:
+    """The TOML file at ``path`` as a dict; ``ValueError`` naming the file if it is missing or malformed."""
     path = Path(path)
     if missing_ok and not path.exists():
         return {}
