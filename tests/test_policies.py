@@ -114,3 +114,26 @@ def test_lstm_state_resets_where_an_episode_starts():
     # agent 1 had no reset: its outputs still depend on the initial state
     no_history, _, _ = policy.forward_sequence(obs[1:], policy.initial_state(1, "cpu"), starts[1:])
     assert not torch.allclose(params[1:], no_history)
+
+
+def test_obs_norm_statistics_change_only_on_commit_and_match_numpy():
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    from sailfish.policies.models import MLP
+
+    mlp = MLP(gym.spaces.Box(-np.inf, np.inf, (3,), np.float32), hidden=8, obs_norm=True)
+    rng = np.random.default_rng(0)
+    a = rng.normal([1.0, -5.0, 20.0], [0.5, 2.0, 10.0], (500, 3)).astype(np.float32)
+    b = rng.normal([1.0, -5.0, 20.0], [0.5, 2.0, 10.0], (300, 3)).astype(np.float32)
+    before = mlp(torch.from_numpy(a[:4])).clone()
+    mlp.norm.observe(torch.from_numpy(a))
+    assert torch.equal(mlp(torch.from_numpy(a[:4])), before)  # nothing changes before the commit
+    mlp.norm.commit()
+    mlp.norm.observe(torch.from_numpy(b))
+    mlp.norm.commit()
+    both = np.concatenate([a, b])
+    np.testing.assert_allclose(mlp.norm.mean.numpy(), both.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(mlp.norm.var.numpy(), both.var(0), rtol=1e-3)
+    assert "norm.mean" in dict(mlp.named_buffers())  # carried by checkpoints

@@ -27,12 +27,55 @@ def _obs_scale(space: gymnasium.spaces.Box) -> float:
     return 1.0
 
 
-class MLP(nn.Module):
-    """Flattens the observation and applies ``layers`` Linear+tanh layers of width ``hidden``."""
+class ObsNorm(nn.Module):
+    """Running mean / std normalisation of flat observations, clipped to ``±clip``.
 
-    def __init__(self, obs_space: gymnasium.spaces.Box, hidden: int = 64, layers: int = 2):
+    The statistics change only in ``commit()``, from what ``observe()`` gathered since the last one;
+    the trainer observes a whole rollout and commits after the update on it, so a rollout and the
+    update on its data see the same normalisation and PPO's ratio compares like with like. They are
+    buffers, so checkpoints (and ``sailfish eval``) carry them.
+    """
+
+    def __init__(self, size: int, clip: float = 5.0):
+        super().__init__()
+        self.clip = clip
+        self.register_buffer("mean", torch.zeros(size))
+        self.register_buffer("var", torch.ones(size))
+        self.register_buffer("count", torch.tensor(1e-4))
+        self._pending: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.mean) * torch.rsqrt(self.var + 1e-8)).clamp_(-self.clip, self.clip)
+
+    @torch.no_grad()
+    def observe(self, x: torch.Tensor) -> None:
+        """Queue a batch ``[N, size]`` of raw observations for the next ``commit``."""
+        self._pending.append(x.detach().float().reshape(-1, self.mean.numel()))
+
+    @torch.no_grad()
+    def commit(self) -> None:
+        """Merge the queued batches into the running statistics (Chan et al.'s parallel update)."""
+        if not self._pending:
+            return
+        x = torch.cat(self._pending)
+        self._pending = []
+        n = x.shape[0]
+        batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean += delta * (n / total)
+        self.var.copy_((self.var * self.count + batch_var * n + delta.square() * self.count * n / total) / total)
+        self.count.copy_(total)
+
+
+class MLP(nn.Module):
+    """Flattens the observation and applies ``layers`` Linear+tanh layers of width ``hidden``;
+    ``obs_norm`` puts an ``ObsNorm`` in front (for unbounded inputs such as angular velocities)."""
+
+    def __init__(self, obs_space: gymnasium.spaces.Box, hidden: int = 64, layers: int = 2, obs_norm: bool = False):
         super().__init__()
         self.scale = _obs_scale(obs_space)
+        self.norm = ObsNorm(int(np.prod(obs_space.shape))) if obs_norm else None
         sizes = [int(np.prod(obs_space.shape))] + [hidden] * layers
         mods = []
         for a, b in zip(sizes, sizes[1:]):
@@ -47,6 +90,8 @@ class MLP(nn.Module):
             x = x.float()
         if self.scale != 1.0:
             x = x * self.scale
+        if self.norm is not None:
+            x = self.norm(x)
         # Functional calls on the registered layers: a Module call costs more than a small matmul on CPU.
         for layer in self.linears:
             x = torch.tanh(F.linear(x, layer.weight, layer.bias))
@@ -124,6 +169,10 @@ class Policy(nn.Module):
         params, value = self.decode(self.encoder(obs))
         return params, value, None
 
+    def observation_norm(self) -> ObsNorm | None:
+        """The encoder's ``ObsNorm``, if it has one (the trainer feeds and commits it)."""
+        return getattr(self.encoder, "norm", None)
+
     def initial_state(self, batch: int, device) -> None:
         return None
 
@@ -157,6 +206,9 @@ class LSTM(nn.Module):
         self.cell.bias_hh = self.lstm.bias_hh_l0
         if hidden != policy.hidden_size:
             raise ValueError("LSTM: hidden must equal the wrapped policy's hidden_size (its head reads it)")
+
+    def observation_norm(self) -> ObsNorm | None:
+        return self.policy.observation_norm()
 
     def initial_state(self, batch: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         zeros = torch.zeros(batch, self.hidden, device=device)
@@ -195,7 +247,8 @@ def make_policy(env, config=None) -> nn.Module:
     hidden = getattr(config, "hidden_size", 64)
     if not isinstance(obs_space, gymnasium.spaces.Box):
         raise ValueError(f"observation space: expected a Box, got {obs_space}")
-    encoder = CNN(obs_space, hidden) if len(obs_space.shape) == 3 else MLP(obs_space, hidden)
+    obs_norm = bool(getattr(config, "obs_norm", False))
+    encoder = CNN(obs_space, hidden) if len(obs_space.shape) == 3 else MLP(obs_space, hidden, obs_norm=obs_norm)
     policy = Policy(encoder, env.single_action_space)
     if getattr(config, "recurrent", False):
         policy = LSTM(policy)

@@ -66,6 +66,9 @@ class Config:
     """Adam learning rate at the start of the run."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to 0 over ``total_steps``."""
+    reward_scale: float = 1.0
+    """Factor applied to rewards before advantages (not to the reported returns): keeps value targets
+    near unit scale when rewards are large or many, so the value loss does not swamp a shared encoder."""
     gamma: float = 0.99
     """Discount factor per step."""
     gae_lambda: float = 0.95
@@ -102,6 +105,8 @@ class Config:
     # --- policy ---
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
+    obs_norm: bool = False
+    """Normalise observations by a running mean and std per element (MLP policies), updated after each update."""
     recurrent: bool = False
     """Wrap the encoder in an LSTM."""
 
@@ -139,7 +144,7 @@ class Config:
         for key in ("total_steps", "num_envs", "num_threads", "torch_threads", "rollout_steps",
                     "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "keep_checkpoints"):
             check(key, getattr(self, key) > 0, "> 0")
-        for key in ("lr", "adam_eps", "max_grad_norm", "rho_clip", "c_clip", "clip_coef"):
+        for key in ("lr", "adam_eps", "max_grad_norm", "rho_clip", "c_clip", "clip_coef", "reward_scale"):
             check(key, getattr(self, key) > 0, "> 0")
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")

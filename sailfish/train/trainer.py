@@ -171,6 +171,7 @@ class Trainer:
         """Step every agent ``rollout_steps`` times, storing experience; then the bootstrap values."""
         env, policy, dist = self.env, self._forward, self.dist
         obs_np, done = env.observations, self.done
+        reward_scale = self.config.reward_scale
         npb = self._np
         cuda = self.obs_stage is not None
         t_env = t_fwd = 0.0
@@ -198,7 +199,10 @@ class Trainer:
                 t1 = clock()
                 _, rewards, terminals, truncations, infos = env.step(env.actions)
                 t2 = clock()
-                npb["rewards"][:, t] = rewards
+                if reward_scale == 1.0:
+                    npb["rewards"][:, t] = rewards
+                else:
+                    np.multiply(rewards, reward_scale, out=npb["rewards"][:, t])
                 npb["terminals"][:, t] = terminals
                 npb["truncations"][:, t] = truncations
                 np.logical_or(terminals, truncations, out=done)
@@ -241,6 +245,9 @@ class Trainer:
             seg_state = tuple(s.reshape(S, *s.shape[2:]) for s in self.segment_state)
 
         self.ratios.fill_(1.0)
+        norm = self.policy.observation_norm() if hasattr(self.policy, "observation_norm") else None
+        if norm is not None:  # this rollout's statistics take effect after the update on it
+            norm.observe(self.obs.reshape(self.A * self.T, -1))
         segments_per_mb = cfg.minibatch_size // L
         num_mb = S // segments_per_mb
         beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
@@ -317,6 +324,8 @@ class Trainer:
             with torch.no_grad():
                 entropies.append(self.dist.logprob_entropy(params.detach(), mb_actions)[1].mean())
         self.update_count += 1
+        if norm is not None:
+            norm.commit()
         with torch.no_grad():
             logratio = self.ratios.log()
             self._losses = {"mean": torch.cat([torch.stack(losses).mean(0), torch.stack(entropies).mean()[None]]),
