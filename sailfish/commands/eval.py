@@ -25,6 +25,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_int, default=30, help="GIF frame rate (default 30)")
     p.add_argument("--seed", type=int, default=12345, help="env seed (default 12345)")
     p.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
+    p.add_argument("--env-config", metavar="KEY=VALUE[,KEY=VALUE]", default="",
+                   help="override env parameters of the run, e.g. a render crop (mmo: render_cells=48,render_follow=0)")
     p.set_defaults(run=run)
     return make_strict(p, COMMAND)
 
@@ -111,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         except Exception as e:
             raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
         config = Config.load(overrides={k: v for k, v in payload["config"].items()})
+        if args.env_config:
+            config = config.replace(env_config={**config.env_config, **Config.load(
+                overrides={"env_config": args.env_config}).env_config})
         if config.env != args.env:
             raise ValueError(f"{path}: trained on {config.env!r}, not {args.env!r}")
         if args.gif:
@@ -122,7 +127,10 @@ def run(args: argparse.Namespace) -> int:
         fail(COMMAND, str(e))
     torch.set_num_threads(1)
     num_envs = 1 if args.gif else min(args.episodes, 16)
-    env = make_env(config, num_envs=num_envs, seed=args.seed)
+    try:
+        env = make_env(config, num_envs=num_envs, seed=args.seed)
+    except ValueError as e:
+        fail(COMMAND, str(e))
     policy = make_policy(env, config)
     policy.load_state_dict(payload["policy"])
     policy.eval()
