@@ -10,6 +10,9 @@
 // core.num_envs * agents_per_env consecutive rows of every buffer, and has one generator seeded
 // from (seed, index of the unit's first env): results never depend on how units are split
 // across threads.
+//
+// An env owns its rows between its own steps: nothing else writes them, so an env may update
+// only the observation cells that changed (squared, breakout) instead of rewriting the row.
 #ifndef SAILFISH_CORE_H
 #define SAILFISH_CORE_H
 
@@ -84,7 +87,8 @@ typedef struct {
     uint8_t* terminals;    // 1 where the episode ended by the rules on this step
     uint8_t* truncations;  // 1 where it ended by a time limit
     uint8_t* masks;        // 1 where the row's agent is present; all 1 after reset. Multi-agent
-                           // envs clear it while an agent is dead, so learners can skip the row
+                           // envs clear it while an agent is dead, so learners can skip the row;
+                           // the death step itself is a real transition (terminal 1, mask 1)
     int      num_envs;     // env instances in this unit (1 for scalar envs, <= lanes otherwise)
     int      env_index;    // index of this unit's first env in the vector
     Rng      rng;
