@@ -25,8 +25,8 @@ from pathlib import Path
 
 CHILD = r"""
 import json, sys, time
-import numpy as np, torch
 from sailfish.train import Config, Trainer, make_env
+from sailfish.train.evaluate import mean_episode_stat
 args = json.loads(sys.argv[1])
 config = Config.load("mmo", args["overrides"])
 budget = args["minutes"] * 60.0
@@ -52,25 +52,9 @@ env.close()
 
 def lifetime(policy, ticks, seed):
     env = make_env(config, seed=seed)
-    env.reset(seed=seed)
-    env.episode_stats()
-    rng = np.random.default_rng(seed)
-    lives = total = 0.0
-    obs = torch.from_numpy(env.observations)
-    with torch.inference_mode():
-        for _ in range(ticks):
-            if policy is None:
-                env.actions[:] = rng.integers(0, env.single_action_space.nvec, size=env.actions.shape)
-            else:
-                params, _, _ = policy(obs, None)
-                env.actions[:] = policy.dist.sample(params)[0].numpy()
-            env.step(env.actions)
-            s = env.episode_stats()
-            if s.get("episodes"):
-                lives += s["episodes"]
-                total += s["episodes"] * s["lifetime"]
+    mean, _ = mean_episode_stat(env, policy, ticks, "lifetime", seed)
     env.close()
-    return total / lives
+    return mean
 
 trainer.policy.eval()
 trained = lifetime(trainer.policy, args["eval_ticks"], 10_000 + config.seed)

@@ -2,8 +2,6 @@
 import csv
 import json
 
-import pytest
-
 from sailfish.ablate.spec import baseline_of, build_variants
 from sailfish.cli import main
 
@@ -40,27 +38,18 @@ def test_ablation_runs_every_variant_and_seed_then_resumes_without_rerunning(tmp
     assert {p: p.stat().st_mtime_ns for p in results} == stamps
 
 
-def _error(capsys, argv):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
-def test_unknown_key_in_set_names_the_close_key(capsys, tmp_path):
-    err = _error(capsys, ["ablate", "cartpole", "--set", "lrr=1e-3,3e-3", "--runs-dir", str(tmp_path)])
+def test_unknown_key_in_set_names_the_close_key(capsys, tmp_path, cli_error):
+    err = cli_error(["ablate", "cartpole", "--set", "lrr=1e-3,3e-3", "--runs-dir", str(tmp_path)])
     assert "--set lrr=1e-3: lrr: unknown config key (did you mean 'lr'?)" in err
 
 
-def test_value_of_wrong_type_names_the_key_and_type(capsys, tmp_path):
-    err = _error(capsys, ["ablate", "cartpole", "--set", "update_epochs=4,many", "--runs-dir", str(tmp_path)])
+def test_value_of_wrong_type_names_the_key_and_type(capsys, tmp_path, cli_error):
+    err = cli_error(["ablate", "cartpole", "--set", "update_epochs=4,many", "--runs-dir", str(tmp_path)])
     assert "--set update_epochs=many: update_epochs: must be an integer" in err
 
 
-def test_variant_combination_config_refuses_fails_before_any_run(capsys, tmp_path):
-    err = _error(capsys, ["ablate", "cartpole", "--variant", "odd:minibatch_size=1000", "--runs-dir", str(tmp_path)])
+def test_variant_combination_config_refuses_fails_before_any_run(capsys, tmp_path, cli_error):
+    err = cli_error(["ablate", "cartpole", "--variant", "odd:minibatch_size=1000", "--runs-dir", str(tmp_path)])
     assert "--variant odd: minibatch_size" in err and not any(tmp_path.iterdir())
 
 

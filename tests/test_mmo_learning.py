@@ -4,36 +4,18 @@ Both the trained policy (sampling) and uniformly random actions then play the sa
 same seed for the same number of ticks; the lifetime compared is the mean over every life that ended
 in that time (deaths and world truncations alike), so both are censored the same way.
 """
-import numpy as np
-import torch
-
 from sailfish.train import Config, Trainer, make_env
+from sailfish.train.evaluate import mean_episode_stat
 
 SMALL_WORLD = {"map_size": 32, "agents": 16, "npcs": 8, "window": 5}
 
 
 def mean_lifetime(config, policy, ticks, seed):
     env = make_env(config, seed=seed)
-    env.reset(seed=seed)
-    env.episode_stats()
-    rng = np.random.default_rng(seed)
-    obs = torch.from_numpy(env.observations)
-    lives = total = 0.0
-    with torch.inference_mode():
-        for _ in range(ticks):
-            if policy is None:
-                env.actions[:] = rng.integers(0, env.single_action_space.nvec, size=env.actions.shape)
-            else:
-                params, _, _ = policy(obs, None)
-                env.actions[:] = policy.dist.sample(params)[0].numpy()
-            env.step(env.actions)
-            stats = env.episode_stats()
-            if stats.get("episodes"):
-                lives += stats["episodes"]
-                total += stats["episodes"] * stats["lifetime"]
+    lifetime, lives = mean_episode_stat(env, policy, ticks, "lifetime", seed)
     env.close()
     assert lives > 100
-    return total / lives
+    return lifetime
 
 
 def test_mmo_agents_outlive_random_agents_on_a_small_world():

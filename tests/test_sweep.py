@@ -103,31 +103,22 @@ def test_a_sweep_killed_mid_trial_resumes_and_finishes_its_trial_count(tmp_path)
     assert counts(load(tmp_path, "k")) == (3, 0)
 
 
-def _error(capsys, argv):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
-def test_an_unreachable_storage_url_is_one_line_naming_the_fix(capsys, tmp_path):
-    err = _error(capsys, ["sweep", "cartpole", "--trials", "2", "--runs-dir", str(tmp_path), "--storage",
+def test_an_unreachable_storage_url_is_one_line_naming_the_fix(capsys, tmp_path, cli_error):
+    err = cli_error(["sweep", "cartpole", "--trials", "2", "--runs-dir", str(tmp_path), "--storage",
                           "postgresql+psycopg2://nobody:secret@127.0.0.1:1/none"])
     assert "cannot open the database" in err and "check the URL" in err and "secret" not in err
-    err = _error(capsys, ["sweep", "cartpole", "--trials", "2", "--storage", "not a url"])
+    err = cli_error(["sweep", "cartpole", "--trials", "2", "--storage", "not a url"])
     assert "not a database URL" in err
 
 
-def test_bad_sweep_input_is_one_line(capsys, tmp_path):
-    assert "lrr: unknown config key (did you mean 'lr'?)" in _error(
-        capsys, ["sweep", "cartpole", "--trials", "2", "--set", "lrr=1e-3"])
-    assert "lr: must be a number" in _error(capsys, ["sweep", "cartpole", "--trials", "2", "--set", "lr=fast"])
+def test_bad_sweep_input_is_one_line(capsys, tmp_path, cli_error):
+    assert "lrr: unknown config key (did you mean 'lr'?)" in cli_error(
+        ["sweep", "cartpole", "--trials", "2", "--set", "lrr=1e-3"])
+    assert "lr: must be a number" in cli_error(["sweep", "cartpole", "--trials", "2", "--set", "lr=fast"])
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep.lr]\ndistribution = "pow2"\nmin = 1\nmax = 4\n')
-    assert "pow2 needs an integer key" in _error(capsys, ["sweep", "cartpole", "--trials", "2", "--space", str(bad)])
-    assert "--trials: required" in _error(capsys, ["sweep", "cartpole"])
+    assert "pow2 needs an integer key" in cli_error(["sweep", "cartpole", "--trials", "2", "--space", str(bad)])
+    assert "--trials: required" in cli_error(["sweep", "cartpole"])
 
 
 def test_cartpole_search_space_covers_total_steps():
