@@ -122,7 +122,7 @@ def test_foraging_eats_forest_food_which_regrows_after_the_delay():
     tile(env, 17, 16, tile_terrain=FOREST, tile_food=1)
     _, rewards, *_ = step(env, a0=(E, 0, 0))  # tick 1: eaten, regrows at tick 6
     s = agent(env, 0)
-    assert (s["x"], s["food"], s["food_gathered"]) == (17, 50 + 20 - 1, 1)
+    assert (s["x"], s["food"], s["food_gathered"]) == (17, 50 + 20 - 1, 20)
     assert rewards[0] == pytest.approx(0.1 + 0.01)
     step(env, a0=(W, 0, 0))
     for _ in range(3):  # ticks 3..5
@@ -147,8 +147,18 @@ def test_moving_into_water_drinks_and_stays_put():
     _, rewards, *_ = step(env, a0=(E, 0, 0))
     s = agent(env, 0)
     assert (s["x"], s["y"], s["facing"]) == (16, 16, 1)
-    assert s["water"] == 30 + 20 + 5 * 2 - 1 and s["water_gathered"] == 1
-    assert rewards[0] == pytest.approx(0.1 + 0.01)
+    assert s["water"] == 30 + 20 + 5 * 2 - 1 and s["water_gathered"] == 30
+    assert rewards[0] == pytest.approx(0.1 * 30 / 20 + 0.01)
+
+
+def test_topping_up_pays_only_for_the_points_gained():
+    env = world()
+    agent(env, 0, x=16, y=16, water=95)
+    tile(env, 17, 16, tile_terrain=WATER)
+    _, rewards, *_ = step(env, a0=(E, 0, 0))
+    s = agent(env, 0)
+    assert s["water"] == 100 - 1 and s["water_gathered"] == 5
+    assert rewards[0] == pytest.approx(0.1 * 5 / 20 + 0.01)
 
 
 def test_hunger_and_thirst_drain_each_tick():
@@ -295,6 +305,7 @@ def test_neutral_npc_strikes_back_only_once_hit():
     for _ in range(4):
         step(env)
     assert agent(env, 0)["health"] == 100
+    npc(env, 0, npc_x=17, npc_y=16)  # back in front of the agent, wherever it wandered
     step(env, a0=(STAY, MELEE, 0))  # tick 5; NPC 0 acts on even ticks
     assert npc(env, 0)["npc_target"] == 0 and npc(env, 0)["npc_health"] == 90
     step(env)  # tick 6: it strikes for 2 + level
@@ -392,7 +403,7 @@ def test_death_terminates_then_masks_the_row_until_respawn():
     agent(env, 0, x=16, y=16, health=1, food=0)
     obs, rewards, terminals, truncations, _ = step(env)
     assert terminals[0] and not truncations[0] and rewards[0] == pytest.approx(-1.0)
-    assert env.masks[0] and not obs[0].any()  # the death step is a real transition
+    assert not env.masks[0] and not obs[0].any()  # the row is dead from this observation on
     assert env.masks[1:].all() and not terminals[1:].any()
     stats_ = env.episode_stats()
     assert stats_["episodes"] == 1 and stats_["lifetime"] == 1 and stats_["damage_taken"] == 5
@@ -521,7 +532,7 @@ def test_invariants_hold_over_a_random_run(config, steps):
     for _ in range(steps):
         obs, rewards, terminals, truncations, _ = env.step(env.action_space.sample())
         alive = obs[:, w * w * C] == 1
-        assert np.array_equal(env.masks, alive | terminals)
+        assert np.array_equal(env.masks, alive)
         assert not obs[~alive].any()
         assert np.array_equal(obs[alive, centre + 2], obs[alive, w * w * C + 1])  # own health at the centre
         assert np.isin(obs[alive, centre], [GRASS, FOREST, SPAWN]).all()

@@ -57,27 +57,40 @@ def test_normalize_advantages_zero_mean_unit_std():
     assert out.std().item() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_normalize_advantages_ignores_zero_weight_rows():
+    # live rows 1, 3 (mean 2, population std 1); the padding row's 100 must not move either
+    out = ppo.normalize_advantages(t(1.0, 100.0, 3.0), weights=t(1.5, 0.0, 1.5))
+    assert out[0].item() == pytest.approx(-1.0, abs=1e-6)
+    assert out[2].item() == pytest.approx(1.0, abs=1e-6)
+
+
 @pytest.mark.parametrize("vf_clip_coef", [0.0, 0.2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_fused_loss_matches_composed_pieces_in_value_and_gradient(vf_clip_coef, weighted):
+@pytest.mark.parametrize("masked", [False, True])
+def test_fused_loss_matches_composed_pieces_in_value_and_gradient(vf_clip_coef, weighted, masked):
     g = torch.Generator().manual_seed(0)
     n = 64
     old_logprobs = torch.randn(n, generator=g) - 1
     old_values, returns = torch.randn(n, generator=g), torch.randn(n, generator=g)
     advantages = torch.randn(n, generator=g)
     weights = torch.rand(n, generator=g) + 0.5 if weighted else None
+    live = None
+    if masked:  # padding rows (weight 0), the rest weighted so the mean is over live rows
+        mask = (torch.rand(n, generator=g) > 0.3).float()
+        live = mask * (n / mask.sum())
     base_lp = old_logprobs + 0.4 * torch.randn(n, generator=g)  # ratios inside and outside the clip range
     base_v = old_values + 0.5 * torch.randn(n, generator=g)
 
     lp1, v1 = base_lp.clone().requires_grad_(), base_v.clone().requires_grad_()
     ratio = (lp1 - old_logprobs).exp()
-    ref = ppo.policy_loss(advantages, ratio, 0.2, weights) + 0.5 * ppo.value_loss(v1, old_values, returns,
-                                                                                  vf_clip_coef)
+    pg_weights = weights if live is None else (live if weights is None else weights * live)
+    ref = ppo.policy_loss(advantages, ratio, 0.2, pg_weights) + 0.5 * ppo.value_loss(v1, old_values, returns,
+                                                                                     vf_clip_coef, live)
     ref.backward()
 
     lp2, v2 = base_lp.clone().requires_grad_(), base_v.clone().requires_grad_()
     loss, pg, vl, fused_ratio = ppo.FusedPPOLoss.apply(lp2, v2, old_logprobs, advantages, old_values, returns,
-                                                       0.2, vf_clip_coef, 0.5, weights)
+                                                       0.2, vf_clip_coef, 0.5, weights, live)
     loss.backward()
     torch.testing.assert_close(loss, ref)
     torch.testing.assert_close(fused_ratio, ratio.detach())

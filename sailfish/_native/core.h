@@ -86,9 +86,11 @@ typedef struct {
     float*   rewards;
     uint8_t* terminals;    // 1 where the episode ended by the rules on this step
     uint8_t* truncations;  // 1 where it ended by a time limit
-    uint8_t* masks;        // 1 where the row's agent is present; all 1 after reset. Multi-agent
-                           // envs clear it while an agent is dead, so learners can skip the row;
-                           // the death step itself is a real transition (terminal 1, mask 1)
+    uint8_t* masks;        // 1 where the row's current observation is a live agent's (it acts on
+                           // it); all 1 after reset. Multi-agent envs clear it while an agent is
+                           // dead, so learners skip the row. The step an agent dies on returns its
+                           // reward and terminal = 1 with mask 0 when the row goes dead: the
+                           // transition is real (the agent acted on a masked-1 observation).
     int      num_envs;     // env instances in this unit (1 for scalar envs, <= lanes otherwise)
     int      env_index;    // index of this unit's first env in the vector
     Rng      rng;

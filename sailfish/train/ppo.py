@@ -8,9 +8,18 @@ from __future__ import annotations
 import torch
 
 
-def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Zero mean, unit standard deviation (per minibatch)."""
-    return (advantages - advantages.mean()) / (advantages.std() + eps)
+def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8,
+                         weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Zero mean, unit standard deviation (per minibatch).
+
+    ``weights`` (>= 0, mean 1: live-sample weights) make the mean and std those of the weighted
+    samples, so padding rows of weight 0 do not shift them.
+    """
+    if weights is None:
+        return (advantages - advantages.mean()) / (advantages.std() + eps)
+    mean = (advantages * weights).mean()
+    std = ((advantages - mean).square() * weights).mean().sqrt()
+    return (advantages - mean) / (std + eps)
 
 
 def policy_loss(advantages: torch.Tensor, ratio: torch.Tensor, clip_coef: float,
@@ -28,17 +37,18 @@ def policy_loss(advantages: torch.Tensor, ratio: torch.Tensor, clip_coef: float,
 
 
 def value_loss(new_values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
-               vf_clip_coef: float) -> torch.Tensor:
+               vf_clip_coef: float, weights: torch.Tensor | None = None) -> torch.Tensor:
     """0.5 * mean(max((V - R)^2, (V_clipped - R)^2)), V_clipped = V_old + clip(V - V_old, ±vf_clip_coef).
 
-    ``vf_clip_coef <= 0`` gives the unclipped 0.5 * mean((V - R)^2).
+    ``vf_clip_coef <= 0`` gives the unclipped 0.5 * mean((V - R)^2); ``weights`` scale each sample's term.
     """
-    v_loss_unclipped = (new_values - returns).square()
-    if vf_clip_coef <= 0:
-        return 0.5 * v_loss_unclipped.mean()
-    v_clipped = old_values + torch.clamp(new_values - old_values, -vf_clip_coef, vf_clip_coef)
-    v_loss_clipped = (v_clipped - returns).square()
-    return 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+    loss = (new_values - returns).square()
+    if vf_clip_coef > 0:
+        v_clipped = old_values + torch.clamp(new_values - old_values, -vf_clip_coef, vf_clip_coef)
+        loss = torch.max(loss, (v_clipped - returns).square())
+    if weights is not None:
+        loss = loss * weights
+    return 0.5 * loss.mean()
 
 
 def entropy_bonus(entropy: torch.Tensor) -> torch.Tensor:
@@ -71,13 +81,14 @@ class FusedPPOLoss(torch.autograd.Function):
     rivals the network's own. Tested against the composed pieces (``tests/test_ppo.py``).
 
     ``apply(new_logprobs, new_values, old_logprobs, advantages, old_values, returns, clip_coef,
-    vf_clip_coef, vf_coef, weights)`` returns ``(loss, policy_loss, value_loss, ratio)``; only ``loss``
-    is differentiable.
+    vf_clip_coef, vf_coef, weights, live)`` returns ``(loss, policy_loss, value_loss, ratio)``; only
+    ``loss`` is differentiable. ``weights`` (prioritized sampling's importance weights) scale the policy
+    terms; ``live`` (mean-1 weights, 0 on padding rows) scale both the policy and the value terms.
     """
 
     @staticmethod
     def forward(ctx, new_logprobs, new_values, old_logprobs, advantages, old_values, returns,
-                clip_coef: float, vf_clip_coef: float, vf_coef: float, weights=None):
+                clip_coef: float, vf_clip_coef: float, vf_coef: float, weights=None, live=None):
         n = new_logprobs.numel()
         ratio = (new_logprobs - old_logprobs).exp()
         surr1 = advantages * ratio
@@ -88,6 +99,9 @@ class FusedPPOLoss(torch.autograd.Function):
         if weights is not None:
             pg_terms = pg_terms * weights
             grad_logp = grad_logp * weights
+        if live is not None:
+            pg_terms = pg_terms * live
+            grad_logp = grad_logp * live
         pg_loss = -pg_terms.mean()
 
         diff = new_values - returns
@@ -95,13 +109,17 @@ class FusedPPOLoss(torch.autograd.Function):
             delta = new_values - old_values
             diff_clipped = old_values + delta.clamp(-vf_clip_coef, vf_clip_coef) - returns
             sq, sq_clipped = diff.square(), diff_clipped.square()
-            v_loss = 0.5 * torch.maximum(sq, sq_clipped).mean()
+            v_terms = torch.maximum(sq, sq_clipped)
             # the clipped branch passes a gradient only while the change is inside the clip range
-            live = (sq >= sq_clipped) | (delta.abs() <= vf_clip_coef)
-            grad_v = torch.where(live, diff, 0.0).mul_(vf_coef / n)
+            passes = (sq >= sq_clipped) | (delta.abs() <= vf_clip_coef)
+            grad_v = torch.where(passes, diff, 0.0).mul_(vf_coef / n)
         else:
-            v_loss = 0.5 * diff.square().mean()
+            v_terms = diff.square()
             grad_v = diff * (vf_coef / n)
+        if live is not None:
+            v_terms = v_terms * live
+            grad_v = grad_v * live
+        v_loss = 0.5 * v_terms.mean()
         ctx.save_for_backward(grad_logp, grad_v)
         ctx.mark_non_differentiable(pg_loss, v_loss, ratio)
         return pg_loss + vf_coef * v_loss, pg_loss, v_loss, ratio
@@ -109,4 +127,4 @@ class FusedPPOLoss(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_loss, *unused):
         grad_logp, grad_v = ctx.saved_tensors
-        return grad_loss * grad_logp, grad_loss * grad_v, None, None, None, None, None, None, None, None
+        return grad_loss * grad_logp, grad_loss * grad_v, None, None, None, None, None, None, None, None, None

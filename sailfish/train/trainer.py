@@ -116,13 +116,18 @@ class Trainer:
         self.terminals_host = torch.zeros(A, T, dtype=torch.bool, **host)
         self.truncations_host = torch.zeros(A, T, dtype=torch.bool, **host)
         self.starts_host = torch.zeros(A, T, dtype=torch.bool, **host)  # episode began at this step
+        # Live rows (the env's masks when the observation was made): padding rows of absent or dead
+        # agents carry no decision, so they are left out of every loss term and of advantage
+        # normalisation. Envs without masks (every single-agent env) are all live.
+        self.env_masks = getattr(env, "masks", None)
+        self.masks_host = torch.ones(A, T, dtype=torch.bool, **host)
         self._np = {k: getattr(self, f"{k}_host").numpy()
-                    for k in ("obs", "rewards", "terminals", "truncations", "starts")}
+                    for k in ("obs", "rewards", "terminals", "truncations", "starts", "masks")}
         # Device side: the same tensors on CPU, mirrors filled once per update on a GPU.
         mirror = (lambda t: torch.empty_like(t, device=self.device)) if cuda else (lambda t: t)
         self.obs, self.rewards = mirror(self.obs_host), mirror(self.rewards_host)
         self.terminals, self.truncations = mirror(self.terminals_host), mirror(self.truncations_host)
-        self.starts = mirror(self.starts_host)
+        self.starts, self.masks = mirror(self.starts_host), mirror(self.masks_host)
         act_dtype = torch.float32 if env.actions.dtype.kind == "f" else torch.int64
         self.actions = torch.zeros((A, T) + tuple(self.dist.action_shape), dtype=act_dtype, **dev)
         self.logprobs = torch.zeros(A, T, **dev)
@@ -170,7 +175,7 @@ class Trainer:
     def collect(self) -> None:
         """Step every agent ``rollout_steps`` times, storing experience; then the bootstrap values."""
         env, policy, dist = self.env, self._forward, self.dist
-        obs_np, done = env.observations, self.done
+        obs_np, done, masks_np = env.observations, self.done, self.env_masks
         reward_scale = self.config.reward_scale
         npb = self._np
         cuda = self.obs_stage is not None
@@ -182,6 +187,8 @@ class Trainer:
                 t0 = clock()
                 npb["obs"][:, t] = obs_np
                 npb["starts"][:, t] = done
+                if masks_np is not None:
+                    npb["masks"][:, t] = masks_np
                 if self.recurrent:
                     keep = torch.from_numpy(~done).to(self.device, non_blocking=True).unsqueeze(1)
                     state = tuple(s * keep for s in state)
@@ -230,7 +237,7 @@ class Trainer:
         cfg = self.config
         t_start = time.perf_counter()
         if self.obs_stage is not None:  # host → GPU, once per update
-            for name in ("obs", "rewards", "terminals", "truncations", "starts"):
+            for name in ("obs", "rewards", "terminals", "truncations", "starts", "masks"):
                 getattr(self, name).copy_(getattr(self, f"{name}_host"), non_blocking=True)
         frac = 1.0 - self.update_count / self.num_updates
         lr = cfg.lr * frac if cfg.anneal_lr else cfg.lr
@@ -239,6 +246,9 @@ class Trainer:
         S, L = self.S, self.L
         seg = lambda x: x.view(S, L, *x.shape[2:])  # noqa: E731
         obs, actions, starts = seg(self.obs), seg(self.actions), seg(self.starts)
+        # Sample weights that leave padding rows out: mask / (live fraction of the minibatch), so a
+        # weighted mean is the mean over live samples. None when every row is live (the common case).
+        live = None if self.env_masks is None or bool(self.masks.all()) else seg(self.masks.float())
         advantages, ratios = seg(self.advantages), seg(self.ratios)
         seg_state = None
         if self.recurrent:
@@ -290,19 +300,23 @@ class Trainer:
                     params, new_values, _ = self.policy(flat_obs, None)
                     params = params.view(*mb_actions.shape[:2], -1)
                     new_values = new_values.view(mb_actions.shape[:2])
+                mb_live = None
+                if live is not None:
+                    mb_live = take(live)
+                    mb_live = mb_live * (mb_live.numel() / mb_live.sum().clamp(min=1.0))
                 if cfg.ent_coef > 0:
                     new_logprobs, entropy = self.dist.logprob_entropy(params, mb_actions)
-                    entropy_loss = ppo.entropy_bonus(entropy)
+                    entropy_loss = ppo.entropy_bonus(entropy if mb_live is None else entropy * mb_live)
                 else:  # no entropy term in the graph; its metric is computed once, after the update
                     new_logprobs = self.dist.logprob(params, mb_actions)
                     entropy_loss = None
                 if cfg.norm_adv:
-                    mb_adv = ppo.normalize_advantages(mb_adv)
+                    mb_adv = ppo.normalize_advantages(mb_adv, weights=mb_live)
                 weights = None if weights_all is None else weights_all[sl].unsqueeze(1)
                 # policy_loss + vf_coef * value_loss with one autograd node (see ppo.FusedPPOLoss)
                 loss, pg_loss, v_loss, ratio = ppo.FusedPPOLoss.apply(
                     new_logprobs, new_values, mb_old_logprobs, mb_adv, mb_old_values, mb_returns,
-                    cfg.clip_coef, cfg.vf_clip_coef, cfg.vf_coef, weights)
+                    cfg.clip_coef, cfg.vf_clip_coef, cfg.vf_coef, weights, mb_live)
                 if entropy_loss is not None:
                     loss = loss - cfg.ent_coef * entropy_loss
 

@@ -7,8 +7,10 @@
 - ``observations``, ``actions``, ``rewards`` (float32), ``terminals``, ``truncations`` and
   ``masks`` (bool) are NumPy arrays allocated once with one row per agent; ``reset`` and
   ``step`` write them in place and return them (not copies). ``env.step(env.actions)`` skips
-  the action copy. ``masks[i]`` is False for padding rows (agents absent or dead); it is always
-  True for single-agent envs.
+  the action copy. ``masks[i]`` is False for padding rows (agents absent or dead): it describes
+  the observation in the row, so the step an agent dies on gives its reward and terminal with
+  mask False, and a learner keeps sample t when the mask read with observation t is True. It is
+  always True for single-agent envs.
 - Autoreset is same-step: on the step an episode ends, reward and flags are the final
   transition's and the observation is the next episode's first.
 - ``episode_stats()`` drains the means of episodes finished since the last call

@@ -37,12 +37,12 @@
 // tick (0: the same tick) on a random free grass or forest tile. Killing an agent gives 2 x its
 // combat level xp; every hit gives 1 xp.
 //
-// Death: reward_death, terminal = 1 and mask = 1 on the death step (that row is a real
-// transition); then the row's observation is all zeros (alive = 0), its mask 0 and its actions
-// ignored until it respawns respawn_delay steps after the death step (0: in the same step) at a
+// Death: reward_death and terminal = 1 on the death step; from that step's observation on, the
+// row is all zeros (alive = 0), its mask 0 and its actions ignored until it respawns respawn_delay steps after the death step (0: in the same step) at a
 // random free spawn tile with fresh stats.
-// Reward per agent per tick: reward_survival while alive, + reward_forage per food or water
-// gathered, + reward_level per level gained, + reward_death (<= 0) on death.
+// Reward per agent per tick: reward_survival while alive, + reward_forage per 20 points of food
+// or water gained (a gather that tops a stat up to 100 earns its share), + reward_level per
+// level gained, + reward_death (<= 0) on death. Gathering gives 1 forage xp per 10 points.
 //
 // Observation (uint8), one row per agent: an egocentric window of window x window tiles centred
 // on the agent, cell-major with MMO_CHANNELS channels per cell, then MMO_NUM_STATS own stats:
@@ -83,6 +83,7 @@
 #define MMO_MAX_LEVEL 10
 #define MMO_INVENTORY 3
 #define MMO_POTION_HEAL 50
+#define MMO_MEAL 20         // points of food or water one gather gives at forage level 1
 #define MMO_NPC_ID0 (MMO_MAX_AGENTS + 1)  // occupancy: 0 empty, 1 + agent, MMO_NPC_ID0 + npc
 
 enum {
@@ -106,7 +107,7 @@ static const ParamDesc mmo_params[] = {
     {"regen", 2, 0, 100, 1, "health regained per tick with food and water both >= 50"},
     {"drop_rate", 0.5, 0, 1, 0, "probability that a killed NPC drops an item"},
     {"reward_survival", 0.01, 0, 1, 0, "reward per tick alive"},
-    {"reward_forage", 0.1, 0, 10, 0, "reward per food or water gathered"},
+    {"reward_forage", 0.1, 0, 10, 0, "reward per 20 points of food or water gained (pro rata)"},
     {"reward_level", 0.5, 0, 10, 0, "reward per level gained"},
     {"reward_death", -1, -100, 0, 0, "reward on the death step (a penalty: <= 0)"},
     {"render_cells", 0, 0, MMO_MAX_MAP, 1, "side of the rendered crop in tiles; 0: the map, at most 256"},
@@ -240,14 +241,19 @@ static void mmo_add_xp(Mmo* env, int i, int combat, int xp) {
     if (*level >= MMO_MAX_LEVEL) *pxp = 0;
 }
 
+// Reward, stats and xp follow the points actually gained, so topping up a full stomach or
+// bladder every tick pays next to nothing (a flat reward per gather taught agents to stand at a
+// lake drinking each tick while they starved).
 static void mmo_gather(Mmo* env, int i, int16_t* stat, int32_t* counter) {
     MmoAgent* a = &env->agents[i];
     int amount = 20 + 5 * (a->forage_level - 1);
-    *stat = (int16_t)(*stat + amount > MMO_MAX_STAT ? MMO_MAX_STAT : *stat + amount);
-    (*counter)++;
-    env->core.rewards[i] += env->reward_forage;
-    a->ret += env->reward_forage;
-    mmo_add_xp(env, i, 0, 2);
+    int gained = *stat + amount > MMO_MAX_STAT ? MMO_MAX_STAT - *stat : amount;
+    *stat = (int16_t)(*stat + gained);
+    *counter += gained;
+    const float r = env->reward_forage * (float)gained / (float)MMO_MEAL;
+    env->core.rewards[i] += r;
+    a->ret += r;
+    mmo_add_xp(env, i, 0, gained / 10);
 }
 
 static void mmo_kill_npc(Mmo* env, int j);
@@ -422,7 +428,7 @@ static void mmo_write_all_obs(Mmo* env) {
     }
     for (int i = 0; i < env->num_agents; i++) {
         mmo_write_obs(env, i);
-        env->core.masks[i] = (uint8_t)(env->agents[i].alive | env->core.terminals[i]);
+        env->core.masks[i] = env->agents[i].alive;
     }
 }
 

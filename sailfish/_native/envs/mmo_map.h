@@ -1,8 +1,10 @@
 // mmo: map generation and rendering. Included by mmo.h after the world struct; not standalone.
 //
 // Terrain comes from two fields of value noise (hashed lattice values, smoothstep interpolation,
-// four octaves with feature sizes 32, 16, 8 and 4 tiles, so larger maps hold more features rather
-// than larger ones). Thresholds are percentiles of each map's own fields, so every map has the
+// four octaves with feature sizes 16, 8, 4 and 2 tiles, so larger maps hold more features rather
+// than larger ones, and from any tile water and forest lie within a few windows' walk: at 32 tiles
+// the lakes and forests were so far apart that an agent spawned on the edge rarely saw either
+// before it starved). Thresholds are percentiles of each map's own fields, so every map has the
 // same mix: the lowest 15% of elevation is water, the highest 10% stone, and of the rest the
 // wettest 35% (by the moisture field) forest, the others grass.
 #ifndef SAILFISH_MMO_MAP_H
@@ -32,10 +34,10 @@ static inline float mmo_value_noise(uint32_t seed, int x, int y, int cell) {
 // Smooth noise in [0, 255].
 static inline uint8_t mmo_fbm(uint32_t seed, int x, int y) {
     float v = 0.0f;
-    v += 0.533f * mmo_value_noise(seed, x, y, 32);
-    v += 0.267f * mmo_value_noise(seed + 1u, x, y, 16);
-    v += 0.133f * mmo_value_noise(seed + 2u, x, y, 8);
-    v += 0.067f * mmo_value_noise(seed + 3u, x, y, 4);
+    v += 0.533f * mmo_value_noise(seed, x, y, 16);
+    v += 0.267f * mmo_value_noise(seed + 1u, x, y, 8);
+    v += 0.133f * mmo_value_noise(seed + 2u, x, y, 4);
+    v += 0.067f * mmo_value_noise(seed + 3u, x, y, 2);
     int q = (int)(v * 256.0f);
     return (uint8_t)(q > 255 ? 255 : q);
 }

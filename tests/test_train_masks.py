@@ -1,0 +1,59 @@
+"""Padding rows (mask 0: a dead agent waiting to respawn) are left out of the PPO update."""
+import numpy as np
+import pytest
+import torch
+
+import sailfish
+from sailfish.train import Config, Trainer
+
+# Agents starve within a few ticks and wait 8 steps to respawn: many padding rows per rollout.
+DEADLY = dict(map_size=32, agents=8, npcs=0, window=3, food_drain=40, water_drain=40, starve_damage=60)
+
+
+def rollout(**overrides):
+    config = Config(env="mmo", env_config=DEADLY, num_envs=2, rollout_steps=32, bptt_horizon=8, minibatch_size=128,
+                    update_epochs=2, runs_dir="", seed=3, **overrides)
+    env = sailfish.make("mmo", num_envs=2, seed=3, **DEADLY)
+    trainer = Trainer(env, config=config)
+    trainer.collect()
+    return trainer
+
+
+def learned_params(trainer):
+    trainer.learn()
+    return torch.cat([p.detach().flatten() for p in trainer.policy.parameters()])
+
+
+def test_rollouts_record_the_mask_of_each_observation():
+    trainer = rollout()
+    masks = trainer.masks.numpy()
+    assert 0.1 < 1 - masks.mean() < 0.9  # the scene has both live and padding rows
+    dead_obs = trainer.obs.numpy()[~masks]
+    assert not dead_obs.any()  # a padding row's observation is all zeros, as the env documents
+    assert trainer.obs.numpy()[masks][:, -13].all()  # and a live row's alive stat is 1
+
+
+@pytest.mark.parametrize("ent_coef", [0.0, 0.01])
+def test_padding_rows_do_not_change_the_update(ent_coef):
+    reference = learned_params(rollout(ent_coef=ent_coef))
+    perturbed = rollout(ent_coef=ent_coef)
+    masks = perturbed.masks
+    gen = torch.Generator().manual_seed(0)
+    # Whatever a padding row holds (observation, sampled action), the update is the same.
+    noise_obs = torch.randint(0, 255, perturbed.obs.shape, generator=gen, dtype=torch.uint8)
+    perturbed.obs[~masks] = noise_obs[~masks]
+    perturbed.actions[~masks] = 0
+    torch.testing.assert_close(learned_params(perturbed), reference)
+
+    # and the same change to live rows does change it (the check above can fail)
+    control = rollout(ent_coef=ent_coef)
+    control.obs[masks] = noise_obs[masks]
+    assert not torch.allclose(learned_params(control), reference)
+
+
+def test_all_live_rows_take_the_unmasked_path():
+    trainer = Trainer(sailfish.make("cartpole", num_envs=8, seed=0),
+                      config=Config(num_envs=8, rollout_steps=16, minibatch_size=64, runs_dir=""))
+    trainer.collect()
+    assert bool(trainer.masks.all())
+    assert np.isfinite(learned_params(trainer).numpy()).all()
