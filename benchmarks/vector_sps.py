@@ -128,6 +128,8 @@ def main() -> None:
             (f"gymnasium AsyncVectorEnv, {w} envs", lambda: gymnasium_sps(slow, w, s)),
             (f"sailfish Multiprocessing, {w} envs (1/worker)", lambda: sailfish_sps(slow, w, w, s)),
             (f"sailfish Multiprocessing, {w * per} envs", lambda: sailfish_sps(slow, w * per, w, s)),
+            (f"sailfish Multiprocessing, {w * per} envs, async batch {w * per // 2}",
+             lambda: sailfish_sps(slow, w * per, w, s, batch_size=w * per // 2)),
         ],
     }
     load_before = os.getloadavg()[0]

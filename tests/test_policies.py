@@ -137,3 +137,62 @@ def test_obs_norm_statistics_change_only_on_commit_and_match_numpy():
     np.testing.assert_allclose(mlp.norm.mean.numpy(), both.mean(0), rtol=1e-4)
     np.testing.assert_allclose(mlp.norm.var.numpy(), both.var(0), rtol=1e-3)
     assert "norm.mean" in dict(mlp.named_buffers())  # carried by checkpoints
+
+
+# ---------------------------------------------------------------- the mmo encoder
+def test_mmo_encoder_features_one_hot_categories_and_scale_counts():
+    import sailfish
+    from sailfish.policies.mmo import MmoEncoder
+
+    env = sailfish.make("mmo", num_envs=1, map_size=32, agents=2, npcs=0, window=3)
+    enc = MmoEncoder(env.single_observation_space, hidden=16)
+    obs = np.zeros((1, 3 * 3 * 7 + 13), np.uint8)
+    obs[0, 0:7] = [2, 1, 80, 3, 3, 50, 4]   # cell 0: forest with food, an agent (80 hp, level 3),
+    #                                        a hostile NPC at half health, a potion
+    obs[0, 7:14] = [3, 0, 0, 0, 0, 0, 0]    # cell 1: water, nothing on it
+    obs[0, 63:] = [1, 100, 40, 20, 2, 5, 3, 1, 4, 0, 1, 255, 0]
+    cells, stats = enc.features(torch.from_numpy(obs))
+    assert cells.shape == (1, 9, 19) and stats.shape == (1, 25)
+    # terrain one-hot, food, NPC tier one-hot, item one-hot, agent present; its health, its level,
+    # 0 (the tier's count column), NPC health
+    expected0 = [0, 0, 1, 0, 0, 0] + [1] + [0, 0, 1] + [0, 0, 0, 1] + [1] + [0.8, 0.3, 0, 0.5]
+    expected1 = [0, 0, 0, 1, 0, 0] + [0] * 13
+    torch.testing.assert_close(cells[0, 0], torch.tensor(expected0))
+    torch.testing.assert_close(cells[0, 1], torch.tensor(expected1, dtype=torch.float32))
+    torch.testing.assert_close(cells[0, 2], torch.tensor([1.0] + [0] * 18))  # outside the map
+    # out-of-range codes (never produced by the env) are clamped, not read past the table
+    cells, _ = enc.features(torch.full((1, 76), 255, dtype=torch.uint8))
+    assert cells.shape == (1, 9, 19) and torch.isfinite(cells).all()
+    # alive, health, food, water, 2 levels, weapon tier, facing one-hot (E), inventory one-hots
+    # (potion, empty, weapon tier 1), x, y
+    expected_stats = ([1, 1.0, 0.4, 0.2, 0.2, 0.5, 1.0] + [0, 1, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 0]
+                      + [1, 0, 0, 0] + [1.0, 0.0])
+    torch.testing.assert_close(stats[0], torch.tensor(expected_stats, dtype=torch.float32))
+
+
+def test_mmo_encoder_is_picked_by_config_and_refuses_other_observations():
+    import sailfish
+    from sailfish.policies.mmo import MmoEncoder
+
+    env = sailfish.make("mmo", num_envs=2, map_size=32, agents=2, npcs=0, window=5)
+    policy = make_policy(env, Config(env="mmo", encoder="mmo", hidden_size=32))
+    assert isinstance(policy.encoder, MmoEncoder)
+    env.reset(seed=0)
+    params, value, _ = policy(torch.from_numpy(env.observations))
+    assert params.shape == (4, 5 + 3 + 4) and value.shape == (4,)
+    with pytest.raises(ValueError, match="mmo observation"):
+        MmoEncoder(Box(0, 255, (60,), np.uint8))
+
+
+def test_mmo_encoder_forward_is_its_layers_over_the_features():
+    import sailfish
+    from sailfish.policies.mmo import MmoEncoder
+
+    env = sailfish.make("mmo", num_envs=3, map_size=32, agents=4, npcs=8, window=5)
+    env.reset(seed=1)
+    enc = MmoEncoder(env.single_observation_space, hidden=32)
+    obs = torch.from_numpy(env.observations)
+    cells, stats = enc.features(obs)
+    onehots, counts = cells[..., :15], cells[..., 15:]
+    h = torch.relu(enc.fc1(torch.cat([onehots.flatten(1), counts.flatten(1), stats], 1)))
+    torch.testing.assert_close(enc(obs), torch.relu(enc.fc2(h)))

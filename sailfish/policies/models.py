@@ -241,14 +241,24 @@ class LSTM(nn.Module):
 
 
 def make_policy(env, config=None) -> nn.Module:
-    """Default policy for ``env``'s single-agent spaces: CNN for 3-D observations, MLP otherwise,
-    wrapped in ``LSTM`` when ``config.recurrent``."""
+    """Default policy for ``env``'s single-agent spaces: ``config.encoder`` ("auto": CNN for 3-D
+    observations, MLP otherwise), wrapped in ``LSTM`` when ``config.recurrent``."""
     obs_space = env.single_observation_space
     hidden = getattr(config, "hidden_size", 64)
     if not isinstance(obs_space, gymnasium.spaces.Box):
         raise ValueError(f"observation space: expected a Box, got {obs_space}")
     obs_norm = bool(getattr(config, "obs_norm", False))
-    encoder = CNN(obs_space, hidden) if len(obs_space.shape) == 3 else MLP(obs_space, hidden, obs_norm=obs_norm)
+    kind = getattr(config, "encoder", "auto")
+    if kind == "auto":
+        kind = "cnn" if len(obs_space.shape) == 3 else "mlp"
+    if kind == "mmo":
+        from sailfish.policies.mmo import MmoEncoder
+
+        encoder: nn.Module = MmoEncoder(obs_space, hidden)
+    elif kind == "cnn":
+        encoder = CNN(obs_space, hidden)
+    else:
+        encoder = MLP(obs_space, hidden, obs_norm=obs_norm)
     policy = Policy(encoder, env.single_action_space)
     if getattr(config, "recurrent", False):
         policy = LSTM(policy)

@@ -103,6 +103,9 @@ class Config:
     """Initial importance-weight exponent for prioritized sampling, annealed linearly to 1."""
 
     # --- policy ---
+    encoder: str = "auto"
+    """Observation encoder: "auto" (CNN for [H, W, C] observations, MLP otherwise), "mlp", "cnn", or
+    "mmo" (the ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
     obs_norm: bool = False
@@ -149,6 +152,7 @@ class Config:
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
         check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
+        check("encoder", self.encoder in ("auto", "mlp", "cnn", "mmo"), '"auto", "mlp", "cnn" or "mmo"')
         check("num_workers", self.num_workers >= 0, ">= 0")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_interval"):
             check(key, getattr(self, key) >= 0, ">= 0")
