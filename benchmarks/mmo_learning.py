@@ -3,7 +3,7 @@ random agents, median over seeds, and a plot of lifetime and levels vs wallclock
 
 Each seed trains in a fresh process with ``sailfish/configs/mmo.toml`` (2 worlds x 128 agents on
 128x128 maps; ``--key value`` overrides any Config key) until ``--minutes`` of wallclock or
-``total_steps`` (default: minutes x 60 x 35k, the learning-rate annealing horizon), whichever comes first, writing a
+``total_steps`` (default: minutes x 60 x ``--sps``, the learning-rate annealing horizon), whichever comes first, writing a
 normal run directory under ``--runs-dir`` (its ``metrics.csv`` gets the extra columns
 ``episode/lifetime``, ``episode/combat_level`` and ``episode/forage_level``). Then the trained policy
 (sampling) and uniformly random actions each play the same worlds for ``--eval-ticks`` ticks from the
@@ -11,7 +11,12 @@ same seed; the lifetime of an agent is the mean over every life that ended in th
 world truncations alike), so both are censored the same way. Prints one line per seed and the median
 ratio; writes the plot to ``--plot``.
 
-    python benchmarks/mmo_learning.py [--seeds 3] [--minutes 30] [--plot docs/mmo_learning.png] [--key value ...]
+    python benchmarks/mmo_learning.py [--seeds 3] [--minutes 30] [--parallel 1] [--plot docs/mmo_learning.png]
+        [--key value ...]
+
+``--parallel N`` trains N seeds at a time. The trainer uses one core (one torch thread, the env
+in the calling thread), so on this 2-core machine ``--parallel 2`` gives each seed a core and
+``--parallel 3`` gives each two thirds of one: never more compute than "30 minutes on 2 cores".
 """
 from __future__ import annotations
 
@@ -102,21 +107,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=30.0, help="training wallclock per seed")
+    parser.add_argument("--sps", type=float, default=8_000,
+                        help="expected training steps/s per seed: total_steps = minutes x 60 x sps")
     parser.add_argument("--eval-ticks", type=int, default=2048, help="ticks each of trained and random agents play")
+    parser.add_argument("--parallel", type=int, default=1, help="seeds trained at the same time")
     parser.add_argument("--runs-dir", default="runs/mmo_learning")
     parser.add_argument("--plot", default="docs/mmo_learning.png")
     args, rest = parser.parse_known_args()
     extra = {rest[i].lstrip("-").replace("-", "_"): rest[i + 1] for i in range(0, len(rest), 2)}
     results = []
-    for seed in range(args.seeds):
-        # total_steps: the learning-rate annealing horizon, ~35k steps/s on 2 cores (the run stops at it if sooner)
-        overrides = {"seed": seed, "runs_dir": args.runs_dir, "log_interval": 5.0,
-                     "total_steps": int(args.minutes * 60 * 35_000), **extra}
-        child = {"overrides": overrides, "minutes": args.minutes, "eval_ticks": args.eval_ticks}
-        out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(child)], capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(out.stderr.strip().splitlines()[-1])
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+    pending = list(range(args.seeds))
+    running: list[tuple[int, subprocess.Popen]] = []
+    while pending or running:
+        while pending and len(running) < args.parallel:
+            seed = pending.pop(0)
+            # total_steps: the learning-rate annealing horizon (the run stops at it if sooner)
+            overrides = {"seed": seed, "runs_dir": args.runs_dir, "log_interval": 5.0,
+                         "total_steps": int(args.minutes * 60 * args.sps), **extra}
+            child = {"overrides": overrides, "minutes": args.minutes, "eval_ticks": args.eval_ticks}
+            running.append((seed, subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(child)],
+                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        seed, proc = running.pop(0)
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            for _, other in running:
+                other.kill()
+            sys.exit(f"seed {seed}: " + (err.strip().splitlines() or ["failed"])[-1])
+        r = json.loads(out.strip().splitlines()[-1])
         results.append(r)
         print(f"seed {seed}: {r['seconds'] / 60:.1f} min, {r['steps']:,} steps, lifetime {r['trained']:.1f} "
               f"vs random {r['random']:.1f} = {r['ratio']:.2f}x  ({r['run']})", flush=True)

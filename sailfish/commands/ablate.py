@@ -39,7 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--log-interval", type=float, default=0.2,
                    help="seconds between a run's metric rows (the plot's resolution; default 0.2)")
     p.add_argument("--isolate", action="store_true",
-                   help="a fresh worker process per run (slower: each pays the torch import)")
+                   help="a fresh worker process per run (forked from a server that imported torch once)")
     p.set_defaults(run=run)
     return make_strict(p, COMMAND)
 
