@@ -3,9 +3,11 @@
 Both run Gymnasium's CartPole-v1 (fast: a few µs of Python per step) and a slow CartPole that
 busy-waits 100 µs per step, with the same number of worker processes, in the same run, with
 random actions and no policy. Single-env steps/s (a plain loop in this process) are measured
-in the same run too, so "ideal" for the slow env is ``workers × single``.
+in the same run too, so "ideal" for the slow env is ``workers × single``; "independent processes"
+is what the cores give that plain loop with no vector env at all (this machine's own ceiling).
+The slow env is also run with 4x the envs per worker, sync and in async batches of half.
 
-    python benchmarks/vector_sps.py                     # 2 workers, ~1 min
+    python benchmarks/vector_sps.py                     # 2 workers, ~2.5 min
     python benchmarks/vector_sps.py --seconds 1 --repeats 1
 
 The "spin 20 µs" line polls a shared counter before sleeping in the pipe read (the
@@ -61,6 +63,19 @@ def single_sps(creator, seconds: float) -> float:
     sps = steps / (time.perf_counter() - start)
     env.close()
     return sps
+
+
+def _single_slow(seconds: float) -> float:
+    return single_sps(slow, seconds)
+
+
+def independent_sps(workers: int, seconds: float) -> float:
+    """``workers`` processes each stepping one slow env in a plain loop, summed: what the cores give
+    with no vector env at all (the machine's own ceiling for the slow env)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return sum(pool.map(_single_slow, [seconds] * workers))
 
 
 def gymnasium_sps(creator, workers: int, seconds: float) -> float:
@@ -126,10 +141,15 @@ def main() -> None:
         "slow (100 µs/step)": [
             ("single env, this process", lambda: single_sps(slow, s)),
             (f"gymnasium AsyncVectorEnv, {w} envs", lambda: gymnasium_sps(slow, w, s)),
+            (f"{w} independent processes, 1 env each (no vector env)", lambda: independent_sps(w, s)),
             (f"sailfish Multiprocessing, {w} envs (1/worker)", lambda: sailfish_sps(slow, w, w, s)),
             (f"sailfish Multiprocessing, {w * per} envs", lambda: sailfish_sps(slow, w * per, w, s)),
             (f"sailfish Multiprocessing, {w * per} envs, async batch {w * per // 2}",
              lambda: sailfish_sps(slow, w * per, w, s, batch_size=w * per // 2)),
+            # more envs per worker: the round trip per step is shared by more env steps
+            (f"sailfish Multiprocessing, {w * per * 4} envs", lambda: sailfish_sps(slow, w * per * 4, w, s)),
+            (f"sailfish Multiprocessing, {w * per * 4} envs, async batch {w * per * 2}",
+             lambda: sailfish_sps(slow, w * per * 4, w, s, batch_size=w * per * 2)),
         ],
     }
     load_before = os.getloadavg()[0]

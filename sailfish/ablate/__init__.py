@@ -73,17 +73,18 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
     console = console or Console()
     common = dict(common or {})
     study_dir = Path(runs_dir) / study
-    validate(env, variants, common)
-    check_study_file(study_dir, env, variants, common)
     specs = [RunSpec(env=env, variant=v.name, seed=s, overrides={**common, **v.overrides},
                      seed_dir=str(study_dir / v.name / f"seed{s}"), metric=metric, final_episodes=final_episodes)
              for v in variants for s in range(seeds)]
     todo = [s for s in specs if not s.result_path.exists()]
+    context = _worker_context(start_now=bool(todo))  # its torch import overlaps the checks below
+    validate(env, variants, common)
+    check_study_file(study_dir, env, variants, common)
     ran: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     start = time.perf_counter()
     if todo:
-        ran, failures = _execute(todo, workers, isolate, console, progress)
+        ran, failures = _execute(todo, workers, isolate, context, console, progress)
     wall = time.perf_counter() - start
     names = [v.name for v in variants]
     results = [r for r in report.load_results(study_dir) if r["variant"] in names and r["seed"] < seeds]
@@ -95,14 +96,19 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
                    failures=failures, wall_seconds=wall, workers=workers, rows=rows)
 
 
-def _worker_context():
+def _worker_context(start_now: bool = False):
     """Workers fork from a server that has imported torch and the trainer once (~1.2 s, the one
     fixed cost left per ablation), not each import them after a spawn; fork straight from this
-    process would copy whatever threads and state it holds. Spawn where forkserver is missing."""
+    process would copy whatever threads and state it holds. ``start_now`` launches the server
+    (it imports in the background). Spawn where forkserver is missing."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sailfish.ablate.worker", "sailfish.sweep.runner", "sailfish.train.trainer"])
+    if start_now:
+        forkserver.ensure_running()
     return context
 
 
@@ -113,13 +119,12 @@ def _import_plotting() -> None:
     import matplotlib.pyplot  # noqa: F401
 
 
-def _execute(todo: list[RunSpec], workers: int, isolate: bool, console, progress: bool):
+def _execute(todo: list[RunSpec], workers: int, isolate: bool, context, console, progress: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sailfish.ablate.worker import run_one
 
     ran, failures = [], {}
-    context = _worker_context()
     columns = (TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))
     with Progress(*columns, console=console, disable=not progress) as bar:
