@@ -76,7 +76,16 @@ def read_metrics(run_dir: str) -> dict[str, list[float]]:
     return {k: [float(r[k]) if r.get(k) not in (None, "") else float("nan") for r in rows] for k in keys}
 
 
-def plot(results: list[dict], path: str) -> None:
+def _rolling(times: list[float], values: list[float], window: float = 60.0) -> list[float]:
+    """Mean of the finite values logged in the last ``window`` seconds, at each log."""
+    out = []
+    for i, t in enumerate(times):
+        recent = [v for s, v in zip(times[:i + 1], values[:i + 1]) if t - s <= window and v == v]
+        out.append(sum(recent) / len(recent) if recent else float("nan"))
+    return out
+
+
+def plot(results: list[dict], path: str, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,17 +96,23 @@ def plot(results: list[dict], path: str) -> None:
         m = read_metrics(r["run"])
         minutes = [t / 60 for t in m["elapsed_s"]]
         c = f"C{i}"
-        ax1.plot(minutes, m["episode/lifetime"], c, lw=1, label=f"seed {r['seed']} (training window)")
+        # The world regenerates every 1024 ticks and lives cut short by that are in the window too, so
+        # the raw curve saws; the bold line is its mean over the last minute.
+        ax1.plot(minutes, m["episode/lifetime"], c, lw=0.6, alpha=0.35)
+        ax1.plot(minutes, _rolling(m["elapsed_s"], m["episode/lifetime"]), c, lw=1.8,
+                 label=f"seed {r['seed']} (training window, 1-min mean)")
         ax1.axhline(r["random"], color=c, ls=":", lw=1)
         ax1.plot([minutes[-1]], [r["trained"]], "o", color=c)
-        ax2.plot(minutes, m["episode/combat_level"], c, lw=1, label=f"combat, seed {r['seed']}")
-        ax2.plot(minutes, m["episode/forage_level"], c, lw=1, ls="--", label=f"forage, seed {r['seed']}")
+        ax2.plot(minutes, _rolling(m["elapsed_s"], m["episode/combat_level"]), c, lw=1.5,
+                 label=f"combat, seed {r['seed']}")
+        ax2.plot(minutes, _rolling(m["elapsed_s"], m["episode/forage_level"]), c, lw=1.5, ls="--",
+                 label=f"forage, seed {r['seed']}")
     ax1.set(xlabel="wallclock (min)", ylabel="agent lifetime (ticks)",
             title="lifetime (dotted: random agents; dot: evaluated)")
-    ax2.set(xlabel="wallclock (min)", ylabel="level reached per life", title="levels")
+    ax2.set(xlabel="wallclock (min)", ylabel="level reached per life", title="levels (1-min mean)")
     ax1.legend(fontsize=7)
     ax2.legend(fontsize=7)
-    fig.suptitle("mmo, default world (2 worlds x 128 agents, 128x128), PPO on 2 CPU cores")
+    fig.suptitle(title)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -113,8 +128,17 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1, help="seeds trained at the same time")
     parser.add_argument("--runs-dir", default="runs/mmo_learning")
     parser.add_argument("--plot", default="docs/mmo_learning.png")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the plot from <runs-dir>/results.json of an earlier invocation")
     args, rest = parser.parse_known_args()
     extra = {rest[i].lstrip("-").replace("-", "_"): rest[i + 1] for i in range(0, len(rest), 2)}
+    title = (f"mmo, default world (2 worlds x 128 agents, 128x128): PPO, {args.seeds} seeds, "
+             f"{args.parallel} at a time on 2 CPU cores")
+    results_path = Path(args.runs_dir) / "results.json"
+    if args.replot:
+        saved = json.loads(results_path.read_text())
+        plot(saved["results"], args.plot, saved["title"])
+        return
     results = []
     pending = list(range(args.seeds))
     running: list[tuple[int, subprocess.Popen]] = []
@@ -137,7 +161,9 @@ def main() -> None:
         results.append(r)
         print(f"seed {seed}: {r['seconds'] / 60:.1f} min, {r['steps']:,} steps, lifetime {r['trained']:.1f} "
               f"vs random {r['random']:.1f} = {r['ratio']:.2f}x  ({r['run']})", flush=True)
-    plot(results, args.plot)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps({"title": title, "results": results}, indent=1))
+    plot(results, args.plot, title)
     print(f"median lifetime ratio over {args.seeds} seeds: {statistics.median(r['ratio'] for r in results):.2f}x "
           f"(target 3x) after {args.minutes:g} min each; plot: {args.plot}")
 

@@ -57,7 +57,8 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
     env.reset()
     env.episode_stats()
     with torch.inference_mode():
-        while len(done_returns) < episodes:
+        # A many-agent env finishes other rows' episodes first: keep playing until row 0's is recorded.
+        while len(done_returns) < episodes or recording:
             if recording:
                 gif_frames.append(env.render(0))
             if state is not None:
