@@ -79,6 +79,27 @@ def test_same_seed_gives_identical_observations_whatever_the_thread_count(name):
         assert stats == runs[0][2]
 
 
+def test_pool_threads_wake_from_sleep_and_finish_every_step():
+    # Pauses between steps outlast the pool's spin-and-yield phase, so its threads go to sleep
+    # and must be woken by the next step; the results must still match one thread exactly.
+    import time
+
+    traces = []
+    for threads in (1, 3):
+        env = sailfish.make("breakout", num_envs=64, seed=3, num_threads=threads)
+        actions = random_actions(env, np.random.default_rng(2), 40)
+        env.reset()
+        trace = []
+        for i, a in enumerate(actions):
+            if i % 4 == 0:
+                time.sleep(0.01)
+            env.step(a)
+            trace.append(digest(env))
+        traces.append(trace)
+        env.close()
+    assert traces[1] == traces[0]
+
+
 @pytest.mark.parametrize("name", ENV_NAMES)
 def test_reset_with_the_same_seed_replays_the_same_episodes(name):
     env = sailfish.make(name, num_envs=16 if sailfish.envs.spec(name).agents_per_env == 1 else 2, seed=0)

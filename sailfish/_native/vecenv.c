@@ -29,7 +29,12 @@ struct ThreadPool {
     atomic_uint generation;
     atomic_int remaining;
     atomic_int stop;
-    int sleepers;
+    // Threads asleep on work_cv, and whether the caller sleeps on done_cv. The fast path reads
+    // them instead of taking the mutex every step: each side publishes its own change (a new
+    // generation, the last job done) before reading the other's flag, and a sleeper raises its
+    // flag under the mutex before re-checking, so one of the two always sees the other (seq_cst).
+    atomic_int sleepers;
+    atomic_int caller_sleeps;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
 };
@@ -57,16 +62,16 @@ static void* worker_main(void* p) {
         }
         if (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
             pthread_mutex_lock(&pool->mu);
-            pool->sleepers++;
+            atomic_fetch_add(&pool->sleepers, 1);
             while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->work_cv, &pool->mu);
-            pool->sleepers--;
+            atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->mu);
         }
         if (atomic_load(&pool->stop)) return NULL;
         seen = atomic_load(&pool->generation);
         step_range(pool->vec, arg.index, pool->num_threads);
-        if (atomic_fetch_sub_explicit(&pool->remaining, 1, memory_order_acq_rel) == 1) {
+        if (atomic_fetch_sub(&pool->remaining, 1) == 1 && atomic_load(&pool->caller_sleeps)) {
             pthread_mutex_lock(&pool->mu);
             pthread_cond_signal(&pool->done_cv);
             pthread_mutex_unlock(&pool->mu);
@@ -86,6 +91,8 @@ static ThreadPool* pool_create(VecEnv* vec, int num_threads) {
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->remaining, 0);
     atomic_init(&pool->stop, 0);
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->caller_sleeps, 0);
     if (!pool->threads) { free(pool); return NULL; }
     for (int i = 1; i < num_threads; i++) {
         WorkerArg* arg = malloc(sizeof(WorkerArg));
@@ -114,10 +121,12 @@ static void pool_destroy(ThreadPool* pool) {
 
 static void pool_step(ThreadPool* pool) {
     atomic_store(&pool->remaining, pool->num_threads - 1);
-    pthread_mutex_lock(&pool->mu);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
-    if (pool->sleepers) pthread_cond_broadcast(&pool->work_cv);
-    pthread_mutex_unlock(&pool->mu);
+    atomic_fetch_add(&pool->generation, 1);
+    if (atomic_load(&pool->sleepers)) {
+        pthread_mutex_lock(&pool->mu);
+        pthread_cond_broadcast(&pool->work_cv);
+        pthread_mutex_unlock(&pool->mu);
+    }
     step_range(pool->vec, 0, pool->num_threads);
     for (int spins = 0; atomic_load_explicit(&pool->remaining, memory_order_acquire) != 0 &&
                         spins < SF_SPIN_ITERS + SF_YIELD_ITERS;
@@ -127,7 +136,9 @@ static void pool_step(ThreadPool* pool) {
     }
     if (atomic_load(&pool->remaining) != 0) {
         pthread_mutex_lock(&pool->mu);
+        atomic_store(&pool->caller_sleeps, 1);
         while (atomic_load(&pool->remaining) != 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+        atomic_store(&pool->caller_sleeps, 0);
         pthread_mutex_unlock(&pool->mu);
     }
 }
