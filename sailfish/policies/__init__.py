@@ -19,8 +19,9 @@ Recurrent policies also implement the training pass over segments::
         step, exactly as the trainer does during rollouts.
 
 Feedforward modules need not define ``forward_sequence``/``initial_state``; the trainer flattens
-segments and calls ``forward(obs, None)``. ``make_policy(env, config)`` picks MLP or CNN by the
-observation space, and wraps it in an LSTM when ``config.recurrent``.
+segments and calls ``forward(obs, None)``. ``make_policy(env, config)`` picks the encoder named by
+``config.encoder`` ("auto": MLP or CNN by the observation space; "mmo": ``sailfish.policies.mmo``)
+and wraps it in an LSTM when ``config.recurrent``.
 """
 from sailfish.policies.distributions import Categorical, DiagGaussian, MultiCategorical, make_distribution
 from sailfish.policies.models import CNN, LSTM, MLP, Policy, make_policy
