@@ -1,5 +1,4 @@
 """Padding rows (mask 0: a dead agent waiting to respawn) are left out of the PPO update."""
-import numpy as np
 import pytest
 import torch
 
@@ -33,27 +32,32 @@ def test_rollouts_record_the_mask_of_each_observation():
     assert trainer.obs.numpy()[masks][:, -13].all()  # and a live row's alive stat is 1
 
 
-@pytest.mark.parametrize("ent_coef", [0.0, 0.01])
-def test_padding_rows_do_not_change_the_update(ent_coef):
-    reference = learned_params(rollout(ent_coef=ent_coef))
-    perturbed = rollout(ent_coef=ent_coef)
+SETTINGS = [dict(ent_coef=0.0), dict(ent_coef=0.01), dict(prio_alpha=0.6)]
+
+
+def metrics(trainer):
+    return {k: float(v) for k, v in trainer._losses.items() if k in ("approx_kl", "clipfrac", "explained_variance")}
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=["no-entropy", "entropy", "prioritized"])
+def test_padding_rows_do_not_change_the_update(settings):
+    ref_trainer = rollout(**settings)
+    reference = learned_params(ref_trainer)
+    perturbed = rollout(**settings)
     masks = perturbed.masks
     gen = torch.Generator().manual_seed(0)
-    # Whatever a padding row holds (observation, sampled action), the update is the same.
+    # Whatever a padding row holds (observation, sampled action, reward, value estimate, a ratio
+    # that overflows), the update and the logged metrics are the same.
     noise_obs = torch.randint(0, 255, perturbed.obs.shape, generator=gen, dtype=torch.uint8)
     perturbed.obs[~masks] = noise_obs[~masks]
     perturbed.actions[~masks] = 0
+    perturbed.rewards[~masks] = 5.0
+    perturbed.values[~masks] = -3.0
+    perturbed.logprobs[~masks] = -1e30  # exp(new - old) = inf on those rows
     torch.testing.assert_close(learned_params(perturbed), reference)
+    assert metrics(perturbed) == pytest.approx(metrics(ref_trainer), nan_ok=True)
 
     # and the same change to live rows does change it (the check above can fail)
-    control = rollout(ent_coef=ent_coef)
+    control = rollout(**settings)
     control.obs[masks] = noise_obs[masks]
     assert not torch.allclose(learned_params(control), reference)
-
-
-def test_all_live_rows_take_the_unmasked_path():
-    trainer = Trainer(sailfish.make("cartpole", num_envs=8, seed=0),
-                      config=Config(num_envs=8, rollout_steps=16, minibatch_size=64, runs_dir=""))
-    trainer.collect()
-    assert bool(trainer.masks.all())
-    assert np.isfinite(learned_params(trainer).numpy()).all()

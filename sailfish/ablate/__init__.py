@@ -77,8 +77,8 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
                      seed_dir=str(study_dir / v.name / f"seed{s}"), metric=metric, final_episodes=final_episodes)
              for v in variants for s in range(seeds)]
     todo = [s for s in specs if not s.result_path.exists()]
-    context = _worker_context(start_now=bool(todo))  # its torch import overlaps the checks below
     validate(env, variants, common)
+    context = _worker_context(start_now=bool(todo))  # its torch import overlaps what follows
     check_study_file(study_dir, env, variants, common)
     ran: list[dict[str, Any]] = []
     failures: dict[str, str] = {}

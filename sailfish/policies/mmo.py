@@ -104,7 +104,8 @@ class MmoEncoder(nn.Module):
         self.register_buffer("stat_lut", stat_lut, persistent=False)
         self.register_buffer("stat_offsets", torch.arange(MMO_NUM_STATS) * 256, persistent=False)
         # Counts read straight from channels 2..5 (agent health, agent level, NPC tier, NPC health)
-        # times these scales; the tier's 0 leaves it to the one-hot.
+        # as one contiguous slice, times these scales; the tier's scale is 0 (its one-hot carries
+        # it), a dead column that costs less than gathering three channels.
         self.register_buffer("count_scale", torch.tensor([0.01, 0.1, 0.0, 0.01]), persistent=False)
         self.split = (self.cells * _CODE_FEATURES, self.cells * 4, width)
         self.fc1 = nn.Linear(sum(self.split), hidden)

@@ -153,6 +153,8 @@ class Config:
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
         check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
         check("encoder", self.encoder in ("auto", "mlp", "cnn", "mmo"), '"auto", "mlp", "cnn" or "mmo"')
+        check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
+              'False with encoder "cnn" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_interval"):
             check(key, getattr(self, key) >= 0, ">= 0")

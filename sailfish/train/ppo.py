@@ -8,6 +8,12 @@ from __future__ import annotations
 import torch
 
 
+def weighted(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``x * weights``, 0 where the weight is 0 even if ``x`` is inf or NaN there (a padding row's
+    ratio or value is never trained, so nothing bounds it)."""
+    return torch.where(weights > 0, x * weights, 0.0)
+
+
 def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8,
                          weights: torch.Tensor | None = None) -> torch.Tensor:
     """Zero mean, unit standard deviation (per minibatch).
@@ -17,8 +23,8 @@ def normalize_advantages(advantages: torch.Tensor, eps: float = 1e-8,
     """
     if weights is None:
         return (advantages - advantages.mean()) / (advantages.std() + eps)
-    mean = (advantages * weights).mean()
-    std = ((advantages - mean).square() * weights).mean().sqrt()
+    mean = weighted(advantages, weights).mean()
+    std = weighted((advantages - mean).square(), weights).mean().sqrt()
     return (advantages - mean) / (std + eps)
 
 
@@ -100,8 +106,8 @@ class FusedPPOLoss(torch.autograd.Function):
             pg_terms = pg_terms * weights
             grad_logp = grad_logp * weights
         if live is not None:
-            pg_terms = pg_terms * live
-            grad_logp = grad_logp * live
+            pg_terms = weighted(pg_terms, live)
+            grad_logp = weighted(grad_logp, live)
         pg_loss = -pg_terms.mean()
 
         diff = new_values - returns
@@ -117,8 +123,8 @@ class FusedPPOLoss(torch.autograd.Function):
             v_terms = diff.square()
             grad_v = diff * (vf_coef / n)
         if live is not None:
-            v_terms = v_terms * live
-            grad_v = grad_v * live
+            v_terms = weighted(v_terms, live)
+            grad_v = weighted(grad_v, live)
         v_loss = 0.5 * v_terms.mean()
         ctx.save_for_backward(grad_logp, grad_v)
         ctx.mark_non_differentiable(pg_loss, v_loss, ratio)

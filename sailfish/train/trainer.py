@@ -117,8 +117,9 @@ class Trainer:
         self.truncations_host = torch.zeros(A, T, dtype=torch.bool, **host)
         self.starts_host = torch.zeros(A, T, dtype=torch.bool, **host)  # episode began at this step
         # Live rows (the env's masks when the observation was made): padding rows of absent or dead
-        # agents carry no decision, so they are left out of every loss term and of advantage
-        # normalisation. Envs without masks (every single-agent env) are all live.
+        # agents carry no decision, so they are left out of every loss term, advantage
+        # normalisation, prioritized sampling, observation statistics and the logged metrics.
+        # Vector envs without a masks buffer are all live.
         self.env_masks = getattr(env, "masks", None)
         self.masks_host = torch.ones(A, T, dtype=torch.bool, **host)
         self._np = {k: getattr(self, f"{k}_host").numpy()
@@ -248,7 +249,9 @@ class Trainer:
         obs, actions, starts = seg(self.obs), seg(self.actions), seg(self.starts)
         # Sample weights that leave padding rows out: mask / (live fraction of the minibatch), so a
         # weighted mean is the mean over live samples. None when every row is live (the common case).
-        live = None if self.env_masks is None or bool(self.masks.all()) else seg(self.masks.float())
+        masked = self.env_masks is not None and not bool(self.masks.all())
+        live = seg(self.masks.float()) if masked else None
+        keep = (lambda x: x[self.masks]) if masked else (lambda x: x.flatten())  # noqa: E731  live samples
         advantages, ratios = seg(self.advantages), seg(self.ratios)
         seg_state = None
         if self.recurrent:
@@ -257,7 +260,7 @@ class Trainer:
         self.ratios.fill_(1.0)
         norm = self.policy.observation_norm() if hasattr(self.policy, "observation_norm") else None
         if norm is not None:  # this rollout's statistics take effect after the update on it
-            norm.observe(self.obs.reshape(self.A * self.T, -1))
+            norm.observe(self.obs[self.masks] if masked else self.obs.reshape(self.A * self.T, -1))
         segments_per_mb = cfg.minibatch_size // L
         num_mb = S // segments_per_mb
         beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
@@ -275,10 +278,10 @@ class Trainer:
                 packed[..., 1] = self.advantages
                 torch.add(self.advantages, self.values, out=packed[..., 2])
             if epoch == 0:
-                explained_var = ppo.explained_variance(self.values.flatten(), packed[..., 2].flatten())
+                explained_var = ppo.explained_variance(keep(self.values), keep(packed[..., 2]))
             weights_all = None
             if cfg.prio_alpha > 0:
-                prio = advantages.abs().sum(1).pow(cfg.prio_alpha)
+                prio = (advantages.abs() if live is None else advantages.abs() * live).sum(1).pow(cfg.prio_alpha)
                 probs = prio / prio.sum()
                 order = torch.multinomial(probs.cpu(), S, replacement=True, generator=self.shuffle_rng)
                 order = order.to(self.device)
@@ -306,7 +309,7 @@ class Trainer:
                     mb_live = mb_live * (mb_live.numel() / mb_live.sum().clamp(min=1.0))
                 if cfg.ent_coef > 0:
                     new_logprobs, entropy = self.dist.logprob_entropy(params, mb_actions)
-                    entropy_loss = ppo.entropy_bonus(entropy if mb_live is None else entropy * mb_live)
+                    entropy_loss = ppo.entropy_bonus(entropy if mb_live is None else ppo.weighted(entropy, mb_live))
                 else:  # no entropy term in the graph; its metric is computed once, after the update
                     new_logprobs = self.dist.logprob(params, mb_actions)
                     entropy_loss = None
@@ -336,15 +339,16 @@ class Trainer:
                     entropies.append(entropy_loss.detach())
         if not entropies:
             with torch.no_grad():
-                entropies.append(self.dist.logprob_entropy(params.detach(), mb_actions)[1].mean())
+                entropy = self.dist.logprob_entropy(params.detach(), mb_actions)[1]
+                entropies.append(ppo.entropy_bonus(entropy if mb_live is None else ppo.weighted(entropy, mb_live)))
         self.update_count += 1
         if norm is not None:
             norm.commit()
         with torch.no_grad():
-            logratio = self.ratios.log()
+            ratios_live = keep(self.ratios)
             self._losses = {"mean": torch.cat([torch.stack(losses).mean(0), torch.stack(entropies).mean()[None]]),
-                            "approx_kl": ppo.approx_kl(logratio),
-                            "clipfrac": ppo.clipfrac(self.ratios, cfg.clip_coef),
+                            "approx_kl": ppo.approx_kl(ratios_live.log()),
+                            "clipfrac": ppo.clipfrac(ratios_live, cfg.clip_coef),
                             "explained_variance": explained_var, "lr": lr}
         self.timers["learn"] += time.perf_counter() - t_start
 

@@ -60,7 +60,8 @@
 // A dead agent's row is all zeros: alive (and the mask buffer) tells a learner to skip it.
 //
 // Episodes are agent lives: return, length = lifetime, score = combat + forage level reached;
-// extra stats per life as listed in mmo_extra_stats.
+// extra stats per life as listed in mmo_extra_stats (food_gathered and water_gathered count
+// points gained, not gathers).
 //
 // Memory: init allocates the map (padded by the view radius so windows never test bounds),
 // the occupancy grid, agents, NPCs and the regrowth queue; close frees them; step allocates
