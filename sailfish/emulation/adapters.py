@@ -7,8 +7,7 @@ reward and flags are the final transition's and the observation is the next epis
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -16,8 +15,7 @@ import numpy as np
 from sailfish.spaces import ActionLayout, ObservationLayout, action_layout, observation_layout
 
 
-@dataclass
-class Rows:
+class Rows(NamedTuple):
     """One env's rows of the vector buffers (views; the adapter writes through them)."""
 
     observations: np.ndarray

@@ -7,7 +7,32 @@ import gymnasium as gym
 import numpy as np
 
 
-class NativeGymEnv(gym.Env):
+class OneNativeEnv:
+    """What both single-instance faces share: a one-env ``NativeVecEnv``, ``render`` and ``close``."""
+
+    name: str
+    render_mode: str | None
+
+    def _open(self, name: str, render_mode: str | None, seed: int, config: dict[str, Any]) -> None:
+        from sailfish.vector.native import NativeVecEnv  # the vector layer sits below emulation
+
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode: must be None or 'rgb_array', got {render_mode!r}")
+        self._vec = NativeVecEnv(name, num_envs=1, seed=seed, log_interval=0, **config)
+        self.name = name
+        self.render_mode = render_mode
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode == "rgb_array":
+            return self._vec.render(0)
+        return None
+
+    def close(self) -> None:
+        if not self._vec.closed:
+            self._vec.close()
+
+
+class NativeGymEnv(OneNativeEnv, gym.Env):
     """A single-agent native env behind Gymnasium's single-env API.
 
     It runs a one-env ``NativeVecEnv`` and copies what it returns. Two differences from an env
@@ -36,15 +61,10 @@ class NativeGymEnv(gym.Env):
             ValueError: unknown env or config, a multi-agent env (use ``NativeParallelEnv``), or
                 an unsupported ``render_mode``.
         """
-        from sailfish.vector.native import NativeVecEnv  # the vector layer sits below emulation
-
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: must be None or 'rgb_array', got {render_mode!r}")
-        self._vec = NativeVecEnv(name, num_envs=1, seed=seed, log_interval=0, **config)
+        self._open(name, render_mode, seed, config)
         if self._vec.agents_per_env != 1:
+            self._vec.close()
             raise ValueError(f"{name} has {self._vec.agents_per_env} agents per env: use NativeParallelEnv")
-        self.name = name
-        self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
         self._needs_reset = True
@@ -67,12 +87,3 @@ class NativeGymEnv(gym.Env):
             self._needs_reset = True
             info["next_episode_observation"] = True
         return vec.observations[0].copy(), float(vec.rewards[0]), terminated, truncated, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array":
-            return self._vec.render(0)
-        return None
-
-    def close(self) -> None:
-        if not self._vec.closed:
-            self._vec.close()

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from pettingzoo import ParallelEnv
 
+from sailfish.emulation.native_gym import OneNativeEnv
 
-class NativeParallelEnv(ParallelEnv):
+
+class NativeParallelEnv(OneNativeEnv, ParallelEnv):
     """One native env instance, its ``agents_per_env`` rows as agents ``agent_0``, ``agent_1``, ...
 
     Works for any native env (a single-agent one is a ParallelEnv with one agent). An agent
@@ -20,13 +21,7 @@ class NativeParallelEnv(ParallelEnv):
     metadata = {"render_modes": ["rgb_array"], "name": "sailfish_native", "is_parallelizable": True}
 
     def __init__(self, name: str, render_mode: str | None = None, seed: int = 0, **config: Any) -> None:
-        from sailfish.vector.native import NativeVecEnv  # the vector layer sits below emulation
-
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode: must be None or 'rgb_array', got {render_mode!r}")
-        self._vec = NativeVecEnv(name, num_envs=1, seed=seed, log_interval=0, **config)
-        self.name = name
-        self.render_mode = render_mode
+        self._open(name, render_mode, seed, config)
         self.metadata = {**self.metadata, "name": f"sailfish_{name}"}
         self.possible_agents = [f"agent_{i}" for i in range(self._vec.agents_per_env)]
         self.agents: list[str] = []
@@ -64,12 +59,3 @@ class NativeParallelEnv(ParallelEnv):
             infos[agent] = {"next_episode_observation": True} if terms[agent] or truncs[agent] else {}
         self.agents = [a for a in live if not (terms[a] or truncs[a])]
         return obs, rewards, terms, truncs, infos
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array":
-            return self._vec.render(0)
-        return None
-
-    def close(self) -> None:
-        if not self._vec.closed:
-            self._vec.close()

@@ -33,7 +33,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from sailfish.emulation import summarize
+from sailfish.emulation import Rows, summarize
 from sailfish.spaces import ActionLayout, ObservationLayout
 
 _INT32 = np.iinfo(np.int32)
@@ -92,15 +92,9 @@ class AsyncVecEnv(VecEnv, Protocol):
     def send(self, actions: Any) -> None: ...
 
 
-class Buffers(NamedTuple):
-    """The six row buffers of a vector env (views into one allocation for shared memory)."""
-
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminals: np.ndarray
-    truncations: np.ndarray
-    masks: np.ndarray
+# The six row buffers of a whole vector env (views into one allocation for shared memory): the
+# same fields as one env's ``Rows``, of which they are the concatenation.
+Buffers = Rows
 
 
 def buffer_specs(rows: int, obs: ObservationLayout, act: ActionLayout) -> list[tuple[str, np.dtype, tuple]]:
