@@ -26,7 +26,7 @@ def main() -> None:
     p.add_argument("--total-steps", default=None, help="default: the env's own total_steps")
     args = p.parse_args()
     variants = build_variants(["lr=2.5e-3,5e-3", "clip_coef=0.1,0.2"], [])
-    common = {"log_interval": 0.2}
+    common = {"log_seconds": 0.2}
     if args.total_steps:
         common["total_steps"] = args.total_steps
     console = Console()

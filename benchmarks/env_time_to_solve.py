@@ -55,7 +55,7 @@ trainer = Trainer(env, config=config)
 window = trainer.episodes
 solved, last_print, value = False, start, float("nan")
 while trainer.global_step < config.total_steps:
-    trainer.train_step()
+    trainer.iteration()
     now = time.perf_counter()
     if window.count >= window.min_episodes:
         value = window.mean(key)

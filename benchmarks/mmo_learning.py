@@ -146,7 +146,7 @@ def main() -> None:
         while pending and len(running) < args.parallel:
             seed = pending.pop(0)
             # total_steps: the learning-rate annealing horizon (the run stops at it if sooner)
-            overrides = {"seed": seed, "runs_dir": args.runs_dir, "log_interval": 5.0,
+            overrides = {"seed": seed, "runs_dir": args.runs_dir, "log_seconds": 5.0,
                          "total_steps": int(args.minutes * 60 * args.sps), **extra}
             child = {"overrides": overrides, "minutes": args.minutes, "eval_ticks": args.eval_ticks}
             running.append((seed, subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(child)],

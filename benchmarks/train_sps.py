@@ -28,8 +28,8 @@ def compute_bound(trainer: Trainer, optimizer: str, repeats: int = 5) -> float:
     the trainer's own multi-tensor Adam (``sailfish.train.optim``), which is faster on small models.
     """
     cfg, policy = trainer.config, trainer.policy
-    obs = trainer.env_obs.clone()
-    mb_obs = trainer.obs.reshape(-1, *obs.shape[1:])[:cfg.minibatch_size].clone()
+    obs = trainer.collector.env_obs.clone()
+    mb_obs = trainer.experience.obs.reshape(-1, *obs.shape[1:])[:cfg.minibatch_size].clone()
     policy = copy.deepcopy(policy)  # train a copy: the trainer's weights stay as they are
     if optimizer == "torch":
         opt = torch.optim.Adam(policy.parameters(), lr=1e-4)
@@ -62,13 +62,13 @@ def main() -> None:
     env = sailfish.make("cartpole", num_envs=config.num_envs, seed=0, num_threads=config.num_threads, log_interval=0)
     trainer = Trainer(env, config=config)
     for _ in range(3):  # warm-up
-        trainer.train_step()
+        trainer.iteration()
     best = None
     for _ in range(args.windows):  # best window: the least disturbed by other work on the machine
         trainer.timers = dict.fromkeys(trainer.timers, 0.0)
         start = time.perf_counter()
         for _ in range(args.updates):
-            trainer.train_step()
+            trainer.iteration()
         seconds = time.perf_counter() - start
         if best is None or seconds < best[0]:
             best = (seconds, dict(trainer.timers))

@@ -1,7 +1,8 @@
 """Aggregate statistics for few-run RL results, after Agarwal et al. 2021 ("Deep RL at the Edge of the
 Statistical Precipice"): interquartile mean, stratified bootstrap confidence intervals and the
 probability of improvement. numpy only, so no dependency on ``rliable`` (which fails to import with
-current pandas).
+current pandas); the IQM is rliable's, ``scipy.stats.trim_mean(x, 0.25)``, and the tests check it
+against scipy.
 
 Scores are arrays of shape ``[runs]`` (one task) or ``[runs, tasks]``. A *stratum* is one task: the
 bootstrap resamples runs with replacement within each task column, never across tasks, so every
@@ -26,32 +27,65 @@ def _matrix(scores) -> np.ndarray:
     return x
 
 
-def iqm_weights(n: int) -> np.ndarray:
-    """Weight of each of ``n`` sorted values in the interquartile mean (they sum to 1).
+IQM_METHODS = ("trimmed", "interpolated")
+"""``"trimmed"`` (the default): ``scipy.stats.trim_mean(x, 0.25)``, the IQM rliable reports.
+``"interpolated"``: the boundary values count fractionally (see ``iqm_weights``); kept only to
+reproduce figures computed with it."""
 
-    Value ``i`` (0-based, ascending) holds the probability mass ``[i/n, (i+1)/n]`` of the empirical
-    distribution; its weight is the part of that interval inside ``[0.25, 0.75]``, divided by 0.5. When
-    ``n`` is a multiple of 4 this drops exactly n/4 values at each end (``scipy.stats.trim_mean(x,
-    0.25)``); otherwise the boundary values count fractionally, e.g. n = 9 gives weights
-    ``[0, 0, .75, 1, 1, 1, .75, 0, 0] / 4.5``.
+
+def _check_method(method: str) -> None:
+    if method not in IQM_METHODS:
+        raise ValueError(f"method: must be one of {', '.join(map(repr, IQM_METHODS))}, got {method!r}")
+
+
+def _cut(n: int) -> int:
+    """Values dropped at each end of ``n`` sorted values: ``int(0.25 * n)``, as ``trim_mean`` does."""
+    return n // 4
+
+
+def iqm_weights(n: int, method: str = "trimmed") -> np.ndarray:
+    """Weight of each of ``n`` sorted values (ascending) in the interquartile mean; they sum to 1.
+
+    ``"trimmed"``: the ``int(0.25 * n)`` lowest and highest values get 0 and the rest share equally,
+    e.g. n = 9 drops 2 at each end and gives the middle 5 weight 1/5; n < 4 drops nothing.
+
+    ``"interpolated"``: value ``i`` holds the probability mass ``[i/n, (i+1)/n]`` of the empirical
+    distribution and its weight is the part of that interval inside ``[0.25, 0.75]``, divided by 0.5,
+    e.g. n = 9 gives ``[0, 0, .75, 1, 1, 1, .75, 0, 0] / 4.5``. Equal to ``"trimmed"`` when n is a
+    multiple of 4.
     """
+    _check_method(method)
     if n <= 0:
         raise ValueError(f"n: must be > 0, got {n}")
+    if method == "trimmed":
+        k = _cut(n)
+        w = np.zeros(n)
+        w[k:n - k] = 1.0 / (n - 2 * k)
+        return w
     lo = np.arange(n) / n
     overlap = np.clip(np.minimum(lo + 1.0 / n, 0.75) - np.maximum(lo, 0.25), 0.0, None)
     return overlap / 0.5
 
 
-def iqm(scores) -> float:
-    """Interquartile mean: the mean of the middle 50% of all runs × tasks scores, with fractional
-    weights for the boundary values when their count is not a multiple of 4 (see ``iqm_weights``)."""
-    x = np.sort(_matrix(scores).ravel())
-    return float(x @ iqm_weights(x.size))
+def iqm(scores, method: str = "trimmed") -> float:
+    """Interquartile mean of all runs × tasks scores pooled: by default ``scipy.stats.trim_mean(x,
+    0.25)`` (sort, drop ``int(0.25 * n)`` values at each end, average the rest), the statistic of
+    Agarwal et al. and rliable. ``method="interpolated"`` weights the boundary values fractionally
+    instead (see ``iqm_weights``)."""
+    _check_method(method)
+    x = _matrix(scores).ravel()
+    return float(_iqm_rows(x[None, :], method)[0])
 
 
-def _iqm_rows(samples: np.ndarray) -> np.ndarray:
-    """IQM of each row of a ``[replicates, values]`` array (vectorized)."""
-    return np.sort(samples, axis=1) @ iqm_weights(samples.shape[1])
+def _iqm_rows(samples: np.ndarray, method: str = "trimmed") -> np.ndarray:
+    """IQM of each row of a ``[replicates, values]`` array (vectorized; the same definition as ``iqm``)."""
+    n = samples.shape[1]
+    ordered = np.sort(samples, axis=1)
+    if method == "trimmed":
+        k = _cut(n)
+        # the mean of the kept slice, not a weighted sum: trim_mean's own arithmetic
+        return ordered[:, k:n - k].mean(axis=1)
+    return ordered @ iqm_weights(n, method)
 
 
 def stratified_bootstrap(scores, reps: int, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +103,7 @@ def _percentile_ci(values: np.ndarray, confidence: float) -> tuple[float, float]
 
 
 def bootstrap_ci(scores, statistic: Callable[[np.ndarray], np.ndarray] | None = None, reps: int = 5000,
-                 confidence: float = CONFIDENCE, seed: int = 0) -> tuple[float, float]:
+                 confidence: float = CONFIDENCE, seed: int = 0, method: str = "trimmed") -> tuple[float, float]:
     """Percentile confidence interval of ``statistic`` under the stratified bootstrap.
 
     Args:
@@ -78,17 +112,20 @@ def bootstrap_ci(scores, statistic: Callable[[np.ndarray], np.ndarray] | None = 
         reps: bootstrap replicates.
         confidence: coverage, e.g. 0.95 for the 2.5th and 97.5th percentiles.
         seed: seed of the resampling generator (results are reproducible).
+        method: the IQM's definition when ``statistic`` is None (see ``IQM_METHODS``).
     """
+    _check_method(method)
     samples = stratified_bootstrap(scores, reps, np.random.default_rng(seed))
     flat = samples.reshape(reps, -1)
-    values = _iqm_rows(flat) if statistic is None else np.asarray(statistic(flat))
+    values = _iqm_rows(flat, method) if statistic is None else np.asarray(statistic(flat))
     return _percentile_ci(values, confidence)
 
 
-def iqm_with_ci(scores, reps: int = 5000, confidence: float = CONFIDENCE,
-                seed: int = 0) -> tuple[float, float, float]:
-    """``(iqm, ci_low, ci_high)`` with the stratified bootstrap percentile interval."""
-    return (iqm(scores),) + bootstrap_ci(scores, None, reps, confidence, seed)
+def iqm_with_ci(scores, reps: int = 5000, confidence: float = CONFIDENCE, seed: int = 0,
+                method: str = "trimmed") -> tuple[float, float, float]:
+    """``(iqm, ci_low, ci_high)`` with the stratified bootstrap percentile interval; the point estimate
+    and every replicate use the same IQM definition (``method``)."""
+    return (iqm(scores, method),) + bootstrap_ci(scores, None, reps, confidence, seed, method)
 
 
 def _poi_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ def test_env_learns_within_a_fixed_step_budget(env_name, total_steps, key, thres
     trainer = Trainer(env, config=config)
     trainer.run()
     env.close()
-    assert trainer.global_step <= total_steps + trainer.A * config.rollout_steps
+    assert trainer.global_step <= total_steps + trainer.batch_size
     assert trainer.episodes.count > 0
     value = trainer.episodes.mean(key)
     assert value >= threshold, f"{env_name}: {key} {value:.3f} after {trainer.global_step:,} steps (< {threshold})"

@@ -1,6 +1,8 @@
-"""IQM, stratified bootstrap and probability of improvement, pinned against hand computations."""
+"""IQM, stratified bootstrap and probability of improvement, pinned against hand computations and, for
+the IQM, against ``scipy.stats.trim_mean(x, 0.25)``."""
 import numpy as np
 import pytest
+from scipy.stats import trim_mean  # the reference IQM (rliable's); scipy is in the test extra
 
 from sailfish import stats
 
@@ -10,26 +12,68 @@ def test_iqm_of_eight_values_drops_two_at_each_end():
     assert stats.iqm([100, 2, 7, 1, 5, 3, 6, 4]) == pytest.approx(4.5)
 
 
-def test_iqm_of_nine_values_weights_the_boundary_values_three_quarters():
-    # n = 9: value i holds mass [i/9, (i+1)/9]; [0.25, 0.75] covers 3/4 of values 2 and 6 (0-based)
-    # and all of 3, 4, 5. sorted 1..8, 90: (0.75*3 + 4 + 5 + 6 + 0.75*7) / 4.5 = 22.5 / 4.5 = 5.0
+def test_iqm_of_nine_values_drops_two_at_each_end():
+    # n = 9: int(0.25 * 9) = 2 dropped at each end. sorted 1..8, 90 -> 3 4 5 6 7 -> 25 / 5 = 5.0
     assert stats.iqm([90, 1, 2, 3, 4, 5, 6, 7, 8]) == pytest.approx(5.0)
-    # sorted 0 0 0 0 9 9 9 9 9: (0.75*0 + 0 + 9 + 9 + 0.75*9) / 4.5 = 24.75 / 4.5 = 5.5
-    assert stats.iqm([9, 0, 9, 0, 9, 0, 9, 0, 9]) == pytest.approx(5.5)
+    # sorted 0 0 0 0 9 9 9 9 9 -> 0 0 9 9 9 -> 27 / 5 = 5.4
+    assert stats.iqm([9, 0, 9, 0, 9, 0, 9, 0, 9]) == pytest.approx(5.4)
 
 
-def test_iqm_weights_of_five_values():
-    # n = 5: masses [0, .2] [.2, .4] [.4, .6] [.6, .8] [.8, 1]; overlap with [.25, .75]:
-    # 0, .15, .2, .15, 0 -> divided by .5: 0, .3, .4, .3, 0
-    assert stats.iqm_weights(5) == pytest.approx([0, 0.3, 0.4, 0.3, 0])
-    # values 10 20 30 40 50: .3*20 + .4*30 + .3*40 = 6 + 12 + 12 = 30
-    assert stats.iqm([50, 10, 40, 20, 30]) == pytest.approx(30.0)
+def test_iqm_of_five_values_is_the_mean_of_the_middle_three():
+    # n = 5: int(1.25) = 1 dropped at each end: weights 0, 1/3, 1/3, 1/3, 0
+    assert stats.iqm_weights(5) == pytest.approx([0, 1 / 3, 1 / 3, 1 / 3, 0])
+    # values 10 20 30 40 100: (20 + 30 + 40) / 3 = 30
+    assert stats.iqm([100, 10, 40, 20, 30]) == pytest.approx(30.0)
 
 
-def test_iqm_of_one_and_two_values_is_their_mean():
-    # n = 1: the one value; n = 2: masses [0, .5] and [.5, 1] each overlap .25 -> weights .5, .5
+def test_iqm_of_fewer_than_four_values_is_their_mean():
+    # int(0.25 * n) = 0 for n < 4: nothing is dropped
     assert stats.iqm([7.0]) == 7.0
     assert stats.iqm([2.0, 4.0]) == pytest.approx(3.0)
+    assert stats.iqm([1.0, 2.0, 9.0]) == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("n", list(range(1, 51)))
+def test_iqm_equals_scipy_trim_mean(n):
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        x = rng.normal(size=n) * rng.uniform(0.1, 100)
+        if rng.random() < 0.3:  # ties, as returns capped at 500 give
+            x = np.round(x)
+        assert stats.iqm(x) == pytest.approx(trim_mean(x, 0.25), rel=1e-12, abs=1e-12)
+    # runs x tasks: pooled over both axes, as rliable flattens them
+    for runs, tasks in [(n, 1), (n, 3), (max(1, n // 5), 5)]:
+        x = rng.exponential(size=(runs, tasks))
+        assert stats.iqm(x) == pytest.approx(trim_mean(x.ravel(), 0.25), rel=1e-12)
+
+
+def test_bootstrap_replicates_use_the_same_iqm_as_the_point_estimate():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 3))  # 15 values: not a multiple of 4
+    samples = stats.stratified_bootstrap(x, 200, np.random.default_rng(3)).reshape(200, -1)
+    expected = trim_mean(samples, 0.25, axis=1)
+    assert stats._iqm_rows(samples) == pytest.approx(expected, rel=1e-12)
+    # bootstrap_ci's default statistic is that same row IQM
+    tail = np.percentile(expected, [2.5, 97.5])
+    assert stats.bootstrap_ci(x, reps=200, seed=3) == pytest.approx(tuple(tail), rel=1e-12)
+    point, lo, hi = stats.iqm_with_ci(x, reps=200, seed=3)
+    assert point == pytest.approx(trim_mean(x.ravel(), 0.25)) and (lo, hi) == pytest.approx(tuple(tail))
+
+
+def test_interpolated_iqm_is_an_explicit_option():
+    # value i holds mass [i/n, (i+1)/n]; [0.25, 0.75] covers 3/4 of values 2 and 6 (0-based) of 9
+    # sorted 1..8, 90: (0.75*3 + 4 + 5 + 6 + 0.75*7) / 4.5 = 22.5 / 4.5 = 5.0
+    assert stats.iqm_weights(9, "interpolated") * 4.5 == pytest.approx([0, 0, .75, 1, 1, 1, .75, 0, 0])
+    # sorted 0 0 0 0 9 9 9 9 9: (0.75*0 + 0 + 9 + 9 + 0.75*9) / 4.5 = 5.5 (trimmed: 5.4)
+    assert stats.iqm([9, 0, 9, 0, 9, 0, 9, 0, 9], method="interpolated") == pytest.approx(5.5)
+    # n = 5: .3 .4 .3 on the middle three: .3*20 + .4*30 + .3*40 = 30
+    assert stats.iqm_weights(5, "interpolated") == pytest.approx([0, 0.3, 0.4, 0.3, 0])
+    # both agree when n is a multiple of 4
+    assert stats.iqm_weights(8, "interpolated") == pytest.approx(stats.iqm_weights(8))
+    x = [0.0, 1.0, 5.0, 9.0, 10.0]
+    assert stats.iqm_with_ci(x, reps=500, method="interpolated")[0] == pytest.approx(0.3 + 2 + 2.7)
+    with pytest.raises(ValueError, match="method: must be one of 'trimmed', 'interpolated', got 'median'"):
+        stats.iqm(x, method="median")
 
 
 def test_iqm_pools_runs_of_every_task():

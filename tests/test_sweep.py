@@ -2,9 +2,11 @@
 failed trials, and bad input."""
 import math
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -79,15 +81,39 @@ def test_a_nan_loss_stops_the_run_as_diverged():
         probe.log({"elapsed_s": 0.2, "episode/return": 20.0, "losses/policy_loss": math.nan}, 2048)
 
 
+def _second_trial_is_running_with_a_heartbeat(db: Path) -> bool:
+    """Trial 0 complete and trial 1 running with at least one heartbeat in the study's SQLite file.
+
+    The heartbeat matters: Optuna fails a dead worker's trial only from its last heartbeat, and a
+    trial killed before its first one (between ``ask`` and the heartbeat thread's first write) stays
+    RUNNING for ever. The heartbeats table is read directly because Optuna has no public call for it.
+    """
+    if not db.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as con:
+            states = [row[0] for row in con.execute("SELECT state FROM trials ORDER BY number")]
+            beating = con.execute("SELECT COUNT(*) FROM trial_heartbeats h JOIN trials t ON h.trial_id = t.trial_id "
+                                  "WHERE t.number = 1").fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are not created yet, or the file is locked
+        return False
+    return states == ["COMPLETE", "RUNNING"] and beating > 0
+
+
 def test_a_sweep_killed_mid_trial_resumes_and_finishes_its_trial_count(tmp_path):
     cmd = [sys.executable, "-m", "sailfish", "sweep", "cartpole", "--trials", "3", "--study", "k",
            "--runs-dir", str(tmp_path), "--space", space(tmp_path, 60000, 80000), "--heartbeat", "1", "--no-prune"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "sweep.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
-        for line in proc.stdout:  # the first trial is done; the second has started
-            if "trial 0 complete" in line:
-                break
-        time.sleep(0.5)
+        # wait on the event, not a guess of its time: the first trial done, the second started
+        deadline = time.monotonic() + 120
+        while not _second_trial_is_running_with_a_heartbeat(tmp_path / "sweeps" / "k.db"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the sweep never had trial 0 complete and trial 1 running with a heartbeat "
+                            f"(exit status {proc.poll()}, within 120 s); its output:\n{log.read_text()[-2000:]}")
+            time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

@@ -24,7 +24,7 @@ def make_env(config):
 
 
 def test_run_directory_holds_config_metrics_events_and_checkpoints(tmp_path):
-    config = small_config(tmp_path, checkpoint_interval=2, log_interval=0)
+    config = small_config(tmp_path, checkpoint_interval=2, log_seconds=0)
     trainer = Trainer(make_env(config), config=config)
     trainer.run()
     run_dir = trainer.run_dir
@@ -37,24 +37,25 @@ def test_run_directory_holds_config_metrics_events_and_checkpoints(tmp_path):
                                                           "model_00000006.pt"]
     payload = load_checkpoint(checkpoint_paths(run_dir)[-1])
     assert payload["update"] == 6 and payload["global_step"] == 6 * 8 * 32
-    assert set(payload) >= {"policy", "optimizer", "torch_rng", "numpy_rng", "config"}
+    assert set(payload) >= {"policy", "optimizer", "generator", "shuffle_rng", "config"}
 
 
 def test_resume_gives_the_same_next_update_as_an_uninterrupted_run(tmp_path):
     config = small_config(tmp_path, checkpoint_interval=0)
     uninterrupted = Trainer(make_env(config), config=config)
     for _ in range(3):
-        uninterrupted.train_step()
+        uninterrupted.iteration()
     uninterrupted.save()
     uninterrupted.collect()
-    batch = {k: v.clone() for k, v in uninterrupted.experience().items()}
-    uninterrupted.learn()
+    batch = {k: v.clone() for k, v in uninterrupted.experience.tensors().items()}
+    uninterrupted.update()
 
     resumed = Trainer(make_env(config), config=config, resume=uninterrupted.run_dir)
+    resumed.start()  # restores the checkpoint
     assert (resumed.update_count, resumed.global_step) == (3, 3 * 8 * 32)
-    for name, tensor in resumed.experience().items():
+    for name, tensor in resumed.experience.tensors().items():
         tensor.copy_(batch[name])
-    resumed.learn()
+    resumed.update()
 
     for (name, a), b in zip(uninterrupted.policy.state_dict().items(), resumed.policy.state_dict().values()):
         assert torch.equal(a, b), name
@@ -68,50 +69,93 @@ def test_recurrent_resume_gives_the_same_next_update(tmp_path):
     config = Config.load("memory", {"runs_dir": str(tmp_path), "total_steps": 10_000, **SMALL,
                                     "checkpoint_interval": 0})
     first = Trainer(make_env(config), config=config)
-    first.train_step()
+    first.iteration()
     first.save()
     first.collect()
-    batch = {k: v.clone() for k, v in first.experience().items()}
-    first.learn()
+    batch = {k: v.clone() for k, v in first.experience.tensors().items()}
+    first.update()
     resumed = Trainer(make_env(config), config=config, resume=first.run_dir)
-    for name, tensor in resumed.experience().items():
+    resumed.start()
+    for name, tensor in resumed.experience.tensors().items():
         tensor.copy_(batch[name])
-    resumed.learn()
+    resumed.update()
     for a, b in zip(first.policy.parameters(), resumed.policy.parameters()):
         assert torch.equal(a, b)
 
 
 def test_run_killed_with_sigkill_resumes_from_its_last_intact_checkpoint(tmp_path):
+    import queue
+    import threading
+
+    import pytest
+
+    from sailfish.train.checkpoint import load_newest_intact
+
+    # The child saves checkpoints 1-5, then is held inside the write of checkpoint 6 (its bytes are in
+    # the temporary file, not yet fsynced or renamed) and says so on stdout: the SIGKILL lands there.
     script = textwrap.dedent(f"""
+        import os, threading
         import sailfish
         from sailfish.train import Config, Trainer
+
+        class HeldMidWrite(Trainer):
+            def save(self):
+                if self.update_count == 6:
+                    def hold(fd):
+                        print("HELD-MID-WRITE", self.update_count, flush=True)
+                        threading.Event().wait()
+                    os.fsync = hold
+                return super().save()
+
         config = Config.load("cartpole", dict(runs_dir={str(tmp_path)!r}, total_steps=10**9, checkpoint_interval=1,
                                               keep_checkpoints=3, **{SMALL!r}))
         env = sailfish.make("cartpole", num_envs=config.num_envs, seed=0, log_interval=0)
-        Trainer(env, config=config).run()
+        HeldMidWrite(env, config=config).run()
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)  # end of output: the child exited
+
+    threading.Thread(target=pump, daemon=True).start()
+    output, deadline = [], time.monotonic() + 120
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            runs = list(tmp_path.iterdir())
-            if runs and len(checkpoint_paths(runs[0])) >= 3 and load_checkpoint(
-                    checkpoint_paths(runs[0])[-1])["update"] >= 5:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail("training child did not reach the write of checkpoint 6 within 120 s; its output:\n"
+                            + "".join(output[-30:]))
+            if line is None:
+                proc.wait()
+                pytest.fail(f"training child exited (status {proc.returncode}) before the write of checkpoint 6; "
+                            f"its output:\n" + "".join(output[-30:]))
+            output.append(line)
+            if line.startswith("HELD-MID-WRITE"):
                 break
-            time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    run_dir = next(tmp_path.iterdir())
-    saved = [load_checkpoint(p) for p in checkpoint_paths(run_dir)]  # every completed file loads
-    newest = saved[-1]
-    assert newest["update"] >= 5
 
-    config = Config.load(path=run_dir / "config.toml").replace(
-        total_steps=newest["global_step"] + 2 * 8 * 32)
+    run_dir = next(tmp_path.iterdir())
+    folder = run_dir / "checkpoints"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".tmp-")] != []  # killed mid-write
+    assert [p.name for p in checkpoint_paths(run_dir)] == ["model_00000003.pt", "model_00000004.pt",
+                                                          "model_00000005.pt"]
+    path, newest = load_newest_intact(run_dir)
+    assert path.name == "model_00000005.pt" and (newest["update"], newest["global_step"]) == (5, 5 * 8 * 32)
+
+    config = Config.load(path=run_dir / "config.toml").replace(total_steps=newest["global_step"] + 2 * 8 * 32)
     resumed = Trainer(make_env(config), config=config, resume=run_dir)
-    assert (resumed.update_count, resumed.global_step) == (newest["update"], newest["global_step"])
+    resumed.start()  # restores the checkpoint
+    assert (resumed.update_count, resumed.global_step) == (5, 5 * 8 * 32)
     resumed.run()
-    assert resumed.update_count == newest["update"] + 2
-    assert load_checkpoint(checkpoint_paths(run_dir)[-1])["update"] == newest["update"] + 2
+    assert resumed.update_count == 7
+    assert load_checkpoint(checkpoint_paths(run_dir)[-1])["update"] == 7

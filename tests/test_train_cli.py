@@ -78,3 +78,13 @@ def test_train_resume_continues_the_run(tmp_path):
     assert out.returncode == 0, out.stderr
     from sailfish.train.checkpoint import checkpoint_paths, load_checkpoint
     assert load_checkpoint(checkpoint_paths(run_dir)[-1])["global_step"] == 1024
+
+
+def test_train_takes_a_bare_gymnasium_id_and_the_old_log_interval_flag(tmp_path):
+    out = sailfish("train", "CartPole-v1", "--total-steps", "512", "--num-envs", "4", "--rollout-steps", "32",
+                   "--minibatch-size", "64", "--log-interval", "0", "--quiet", "--runs-dir", str(tmp_path / "runs"),
+                   cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "log_seconds" in out.stderr  # the old flag still works, with a warning naming the new one
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("CartPole-v1-") and (run_dir / "metrics.csv").exists()

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from sailfish.train.config import CONFIG_DIR, Config, field_docs
+from sailfish.train.config import CONFIG_DIR, Config, field_docs, read_toml
 
 
 def test_every_key_is_documented():
@@ -20,9 +20,16 @@ def test_env_toml_overrides_defaults_and_overrides_win():
 
 
 def test_every_shipped_toml_loads_and_validates():
-    for path in CONFIG_DIR.glob("*.toml"):
+    paths = sorted(CONFIG_DIR.glob("*.toml"))
+    assert len(paths) > 1 and CONFIG_DIR / "default.toml" in paths
+    for path in paths:
         name = path.stem
-        Config.load(None if name == "default" else name)
+        config = Config.load(None if name == "default" else name)
+        assert config.env == (Config().env if name == "default" else name)
+        # every key the file sets (its [sweep] search space aside) reaches the config
+        for key, value in read_toml(path).items():
+            if key != "sweep":
+                assert getattr(config, key) == value, (path.name, key)
 
 
 def test_integral_float_strings_are_accepted_for_ints():
@@ -52,6 +59,28 @@ def test_save_then_load_round_trips(tmp_path):
     config.save(tmp_path / "config.toml")
     again = Config.load(path=tmp_path / "config.toml")
     assert again == config
+
+
+def test_every_key_of_a_full_config_round_trips_through_the_file(tmp_path):
+    # a value of every kind the fields hold, each different from its default, and strings TOML must escape
+    changed = {"env": "squared", "env_config": {"size": 5, "max_steps": 12.5, "wrap": True, "name": "a b"},
+               "seed": 7, "total_steps": 123_456, "target_return": -math.inf, "lr": 3.3e-4, "anneal_lr": False,
+               "gamma": 0.0, "adam_eps": 1e-12, "max_grad_norm": 1e6, "encoder": "mlp", "obs_norm": True,
+               "device": "cuda:1", "runs_dir": 'C:\\runs "quoted" \u00fc\n', "log_seconds": 0.0}
+    config = Config(**changed)
+    assert all(getattr(config, k) != getattr(Config(), k) for k in changed)
+    path = tmp_path / "config.toml"
+    config.save(path)
+    assert read_toml(path) == config.to_dict()
+    assert Config.load(path=path) == config
+
+
+def test_env_config_keys_that_are_not_bare_toml_keys_round_trip(tmp_path):
+    # "a.b" written bare would read back as a nested table {a: {b: 1}}; "with space" would not parse
+    env_config = {"a.b": 1, "with space": 2, "quote\"d": 3.5}
+    config = Config.load("cartpole", {"env_config": env_config})
+    config.save(tmp_path / "config.toml")
+    assert Config.load(path=tmp_path / "config.toml").env_config == env_config
 
 
 def test_batch_is_rows_times_rollout_steps_and_updates_round_up():

@@ -19,24 +19,25 @@ def rollout(**overrides):
 
 
 def learned_params(trainer):
-    trainer.learn()
+    trainer.update()
     return torch.cat([p.detach().flatten() for p in trainer.policy.parameters()])
 
 
 def test_rollouts_record_the_mask_of_each_observation():
     trainer = rollout()
-    masks = trainer.masks.numpy()
+    masks = trainer.experience.masks.numpy()
     assert 0.1 < 1 - masks.mean() < 0.9  # the scene has both live and padding rows
-    dead_obs = trainer.obs.numpy()[~masks]
+    dead_obs = trainer.experience.obs.numpy()[~masks]
     assert not dead_obs.any()  # a padding row's observation is all zeros, as the env documents
-    assert trainer.obs.numpy()[masks][:, -13].all()  # and a live row's alive stat is 1
+    assert trainer.experience.obs.numpy()[masks][:, -13].all()  # and a live row's alive stat is 1
 
 
 SETTINGS = [dict(ent_coef=0.0), dict(ent_coef=0.01), dict(prio_alpha=0.6)]
 
 
 def metrics(trainer):
-    return {k: float(v) for k, v in trainer._losses.items() if k in ("approx_kl", "clipfrac", "explained_variance")}
+    last = trainer.last_update
+    return {k: float(getattr(last, k)) for k in ("approx_kl", "clipfrac", "explained_variance")}
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=["no-entropy", "entropy", "prioritized"])
@@ -44,20 +45,20 @@ def test_padding_rows_do_not_change_the_update(settings):
     ref_trainer = rollout(**settings)
     reference = learned_params(ref_trainer)
     perturbed = rollout(**settings)
-    masks = perturbed.masks
+    masks = perturbed.experience.masks
     gen = torch.Generator().manual_seed(0)
     # Whatever a padding row holds (observation, sampled action, reward, value estimate, a ratio
     # that overflows), the update and the logged metrics are the same.
-    noise_obs = torch.randint(0, 255, perturbed.obs.shape, generator=gen, dtype=torch.uint8)
-    perturbed.obs[~masks] = noise_obs[~masks]
-    perturbed.actions[~masks] = 0
-    perturbed.rewards[~masks] = 5.0
-    perturbed.values[~masks] = -3.0
-    perturbed.logprobs[~masks] = -1e30  # exp(new - old) = inf on those rows
+    noise_obs = torch.randint(0, 255, perturbed.experience.obs.shape, generator=gen, dtype=torch.uint8)
+    perturbed.experience.obs[~masks] = noise_obs[~masks]
+    perturbed.experience.actions[~masks] = 0
+    perturbed.experience.rewards[~masks] = 5.0
+    perturbed.experience.values[~masks] = -3.0
+    perturbed.experience.logprobs[~masks] = -1e30  # exp(new - old) = inf on those rows
     torch.testing.assert_close(learned_params(perturbed), reference)
     assert metrics(perturbed) == pytest.approx(metrics(ref_trainer), nan_ok=True)
 
     # and the same change to live rows does change it (the check above can fail)
     control = rollout(**settings)
-    control.obs[masks] = noise_obs[masks]
+    control.experience.obs[masks] = noise_obs[masks]
     assert not torch.allclose(learned_params(control), reference)

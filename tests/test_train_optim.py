@@ -1,4 +1,5 @@
-"""Our Adam matches torch.optim.Adam step for step."""
+"""Our Adam matches torch.optim.Adam step for step, and refuses a state saved for other parameters."""
+import pytest
 import torch
 
 from sailfish.train.optim import Adam
@@ -47,3 +48,58 @@ def test_clip_grad_norm_matches_torch():
     torch.testing.assert_close(ours, ref)
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p.grad, q.grad)
+
+
+def _stepped_adam(net):
+    opt = Adam(net.parameters(), lr=1e-2)
+    net(torch.ones(1, net.in_features)).sum().backward()
+    opt.step()
+    return opt
+
+
+def test_adam_load_state_dict_refuses_a_different_number_of_tensors():
+    saved = _stepped_adam(torch.nn.Linear(3, 2)).state_dict()
+    saved["exp_avg"] = saved["exp_avg"][:1]  # what a policy with fewer layers saved
+    other = Adam(torch.nn.Linear(3, 2).parameters())
+    with pytest.raises(ValueError, match=r"^optimizer state: exp_avg holds 1 tensors but this optimizer has "
+                                         r"2 parameters"):
+        other.load_state_dict(saved)
+    assert other.steps == 0 and all(t.count_nonzero() == 0 for t in other.exp_avg + other.exp_avg_sq)
+
+
+def test_adam_load_state_dict_refuses_a_different_shape():
+    saved = _stepped_adam(torch.nn.Linear(3, 4)).state_dict()  # hidden size 4, loaded into 2
+    other = Adam(torch.nn.Linear(3, 2).parameters())
+    with pytest.raises(ValueError, match=r"^optimizer state: exp_avg\[0\] has shape \(4, 3\) but parameter 0 "
+                                         r"has shape \(2, 3\)"):
+        other.load_state_dict(saved)
+    assert other.steps == 0
+
+
+def test_adam_leaves_parameters_without_gradients_alone():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    opt = Adam(net.parameters(), lr=1e-2)
+    opt.step()
+    assert opt.steps == 0  # nothing had a gradient: no update, no step counted
+    frozen = net[1].weight.detach().clone()
+    net[0](torch.ones(1, 3)).sum().backward()  # only the first layer gets gradients
+    opt.step()
+    assert opt.steps == 1 and torch.equal(net[1].weight, frozen)
+
+
+def test_adam_matches_torch_adam_across_dtypes():
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    a.bias.data = a.bias.data.double()  # two dtypes: the fused kernel is called once per dtype
+    b.load_state_dict(a.state_dict())
+    b.bias.data = b.bias.data.double()
+    ours, ref = Adam(a.parameters(), lr=1e-2), torch.optim.Adam(b.parameters(), lr=1e-2)
+    x = torch.randn(8, 3)
+    for _ in range(5):
+        for net, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            ((net.weight @ x.T).square().mean() + net.bias.square().sum()).backward()
+            opt.step()
+    torch.testing.assert_close(a.weight, b.weight)
+    assert a.bias.dtype == torch.float64
+    torch.testing.assert_close(a.bias, b.bias)

@@ -8,7 +8,7 @@ from sailfish.ui import Dashboard, PlainProgress, make_dashboard
 
 def run_with(logger, capsys=None):
     config = Config.load("cartpole", {"runs_dir": "", "total_steps": 4096, "num_envs": 8, "rollout_steps": 32,
-                                      "minibatch_size": 256, "log_interval": 0})
+                                      "minibatch_size": 256, "log_seconds": 0})
     env = sailfish.make("cartpole", num_envs=8, seed=0, log_interval=0)
     Trainer(env, config=config, logger=logger).run()
 

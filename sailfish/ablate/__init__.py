@@ -5,7 +5,7 @@ plots (``sailfish.ablate.report``). This package launches runs; it never trains 
 Layout: ``<runs_dir>/<study>/<variant>/seed<k>/`` holds one run (``<env>-<time>/`` with its
 ``config.toml`` and ``metrics.csv``) and ``result.json``, written atomically when the run ends, so a
 re-run of the same command skips it. The study directory holds ``study.json`` (the variants),
-``report.csv``, ``report.md`` and ``score_vs_wallclock.png``.
+``report.csv``, ``report.md`` and ``score_vs_wallclock.png`` (that one with the ``[plot]`` extra).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sailfish._extras import MissingExtra, available
 from sailfish.ablate.spec import RunSpec, Variant, baseline_of, check_study_file
 
 
@@ -91,7 +92,10 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
     base = baseline_of(variants)
     rows = report.summarize(results, names, base, {v.name: {**common, **v.overrides} for v in variants})
     report.write_report(study_dir, rows, env, metric, seeds, failures)
-    report.plot_score_vs_wallclock(study_dir, results, names, metric)
+    try:
+        report.plot_score_vs_wallclock(study_dir, results, names, metric)
+    except MissingExtra as e:  # report.md and report.csv hold every number; the plot is extra
+        console.print(f"no score_vs_wallclock.png: {e}", markup=False)  # [plot] is not rich markup
     return Outcome(study_dir=study_dir, results=results, ran=ran, skipped=len(specs) - len(todo),
                    failures=failures, wall_seconds=wall, workers=workers, rows=rows)
 
@@ -113,6 +117,8 @@ def _worker_context(start_now: bool = False):
 
 
 def _import_plotting() -> None:
+    if not available("matplotlib"):  # no [plot] extra: the report says so, not this thread
+        return
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sailfish import stats
+from sailfish._extras import require
 from sailfish.sweep.runner import METRICS
 
 COLUMNS = ["variant", "baseline", "overrides", "runs", "iqm", "iqm_ci_low", "iqm_ci_high",
@@ -75,9 +76,11 @@ def write_report(study_dir: Path, rows: list[dict[str, Any]], env: str, metric: 
     headers, cells = table_lines(rows)
     lines = [f"# Ablation `{study_dir.name}` on `{env}`", "",
              f"Final score: mean episode {metric} over each run's final episode window; {seeds} seeds per "
-             "variant. IQM and its 95% CI: interquartile mean over runs, stratified percentile bootstrap "
-             "(Agarwal et al. 2021). P(improve): probability that a run of the variant beats a run of the "
-             "baseline (ties count 1/2), with its bootstrap CI. Wallclock: seconds of training per run.", "",
+             "variant. IQM and its 95% CI: interquartile mean over runs (the mean after dropping "
+             "int(0.25 n) runs at each end, scipy.stats.trim_mean(x, 0.25) as rliable reports it), "
+             "stratified percentile bootstrap (Agarwal et al. 2021). P(improve): probability that a run "
+             "of the variant beats a run of the baseline (ties count 1/2), with its bootstrap CI. "
+             "Wallclock: seconds of training per run.", "",
              "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(c) + " |" for c in cells]
     for r in rows:
@@ -120,8 +123,8 @@ def plot_score_vs_wallclock(study_dir: Path, results: list[dict[str, Any]], vari
     """``score_vs_wallclock.png``: per variant, the mean over seeds of the score logged in each run's
     ``metrics.csv`` against its elapsed seconds, with a 95% bootstrap band of that mean. Curves are
     interpolated onto a common time grid that starts when every run has logged a score; a run that
-    has finished holds its last value."""
-    import matplotlib
+    has finished holds its last value. ``MissingExtra`` without the ``[plot]`` extra."""
+    matplotlib = require("matplotlib", "the score-vs-wallclock plot")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

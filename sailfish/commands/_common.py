@@ -13,26 +13,38 @@ def fail(command: str, message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def make_strict(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
-    """Make ``parser`` report every problem, unknown options included, as one line and exit 2.
+class StrictParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that reports every usage problem, unknown options included, as one line
+    ``<prog>: error: <message>`` on stderr and exits with status 2.
 
-    argparse hands a subparser's unknown arguments back to the top-level parser, whose error prints
-    usage over several lines; checking them here keeps the message to one line naming the option.
+    argparse hands a subcommand's unknown arguments back to the top-level parser, whose error prints
+    the usage over several lines and cannot say which option was meant; this parser refuses them
+    itself, with the closest option it knows. ``sailfish.cli`` makes it the class of the top-level
+    parser and of every subcommand's (``add_subparsers(parser_class=StrictParser)``).
     """
-    known = [s for a in parser._actions for s in a.option_strings]
 
-    def error(message: str) -> NoReturn:
-        fail(command, message)
+    def __init__(self, *args, **kwargs):
+        # set before ArgumentParser.__init__, which adds -h/--help through add_argument
+        self.option_names: list[str] = []
+        super().__init__(*args, **kwargs)
 
-    def parse_known_args(args=None, namespace=None):
-        ns, extras = argparse.ArgumentParser.parse_known_args(parser, args, namespace)
+    def add_argument(self, *args, **kwargs):
+        """``ArgumentParser.add_argument``, also remembering the option strings (for the hint)."""
+        if kwargs.get("help") is not argparse.SUPPRESS:  # hidden (old) spellings are never suggested
+            self.option_names += [a for a in args if isinstance(a, str) and a[:1] in self.prefix_chars]
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Parse like ``ArgumentParser.parse_known_args``; any argument left over is an error, e.g.
+        ``unrecognized argument --lrr (did you mean --lr?)``."""
+        namespace, extras = super().parse_known_args(args, namespace)
         if extras:
             bad = extras[0]
-            close = difflib.get_close_matches(bad.split("=")[0], known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            fail(command, f"unrecognized argument {bad}{hint}")
-        return ns, extras
+            close = difflib.get_close_matches(bad.split("=")[0], self.option_names, n=1)
+            hint = f" (did you mean {close[0]}?)" if close and bad[:1] in self.prefix_chars else ""
+            self.error(f"unrecognized argument {bad}{hint}")
+        return namespace, extras
 
-    parser.error = error
-    parser.parse_known_args = parse_known_args
-    return parser
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr, exit status 2 (argparse's default prints the usage first)."""
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")

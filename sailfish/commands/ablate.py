@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from sailfish.commands._common import fail, make_strict
+from sailfish.commands._common import fail
 
 COMMAND = "ablate"
 
@@ -36,12 +36,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="episode return (default) or the env's own score")
     p.add_argument("--final-episodes", type=int, default=0,
                    help="episodes averaged into a run's final score (default: the trainer's window, >= num_envs)")
-    p.add_argument("--log-interval", type=float, default=0.2,
+    p.add_argument("--log-seconds", type=float, default=0.2,
                    help="seconds between a run's metric rows (the plot's resolution; default 0.2)")
     p.add_argument("--isolate", action="store_true",
                    help="a fresh worker process per run (forked from a server that imported torch once)")
     p.set_defaults(run=run)
-    return make_strict(p, COMMAND)
+    return p  # a StrictParser (sailfish.cli): bad input is one line, exit status 2
 
 
 def parse(args: argparse.Namespace):
@@ -62,7 +62,7 @@ def parse(args: argparse.Namespace):
         except ValueError as e:
             raise ValueError(f"--variant {variant.name}: {e}") from None
     variants = build_variants(args.set, args.variant)
-    common: dict = {"log_interval": args.log_interval}
+    common: dict = {"log_seconds": args.log_seconds}
     if args.total_steps is not None:
         common["total_steps"] = args.total_steps
     try:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from sailfish.commands._common import make_strict
 
 COMMAND = "envs"
 
@@ -12,7 +11,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``envs`` on an ``argparse`` subparsers object."""
     p = subparsers.add_parser(COMMAND, help="list the native envs", description=__doc__, allow_abbrev=False)
     p.set_defaults(run=run)
-    return make_strict(p, COMMAND)
+    return p  # a StrictParser (sailfish.cli): bad input is one line, exit status 2
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """``sailfish eval <env> <run-or-checkpoint> [--episodes N] [--gif out.gif]``: play a trained policy.
 
 Prints the mean episode return, length and score over ``--episodes`` episodes; ``--gif`` also records
-the first episode of env 0 with the native RGB renderer.
+the first episode of env 0 with the native RGB renderer (Pillow: the ``[plot]`` extra).
 """
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import argparse
 
 import numpy as np
 
-from sailfish.commands._common import fail, make_strict
+from sailfish._extras import require
+from sailfish.commands._common import fail
 
 COMMAND = "eval"
+GIF = "GIF recording (--gif)"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -28,7 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--env-config", metavar="KEY=VALUE[,KEY=VALUE]", default="",
                    help="override env parameters of the run, e.g. a render crop (mmo: render_cells=48,render_follow=0)")
     p.set_defaults(run=run)
-    return make_strict(p, COMMAND)
+    return p  # a StrictParser (sailfish.cli): bad input is one line, exit status 2
 
 
 def _positive_int(text: str) -> int:
@@ -88,9 +90,8 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
 
 
 def save_gif(frames: list, path: str, fps: int) -> None:
-    """Write RGB frames ``(H, W, 3) uint8`` as a looping GIF (Pillow)."""
-    from PIL import Image
-
+    """Write RGB frames ``(H, W, 3) uint8`` as a looping GIF (Pillow: the ``[plot]`` extra)."""
+    Image = require("PIL.Image", GIF)
     images = [Image.fromarray(f) for f in frames]
     images[0].save(path, save_all=True, append_images=images[1:], duration=max(1, round(1000 / fps)), loop=0)
 
@@ -110,20 +111,19 @@ def run(args: argparse.Namespace) -> int:
         check_env_name(args.env)
         path = resolve_checkpoint(args.checkpoint)
         try:
-            payload = load_checkpoint(path)
-        except Exception as e:
+            payload = load_checkpoint(path)  # an unsafe file raises its own one-line ValueError
+        except (RuntimeError, OSError, EOFError) as e:
             raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-        config = Config.load(overrides={k: v for k, v in payload["config"].items()})
+        if not isinstance(payload.get("config"), dict) or "policy" not in payload:
+            raise ValueError(f"{path}: not a Sailfish checkpoint (no 'config' and 'policy' entries)")
+        config = Config.load(overrides=dict(payload["config"]))
         if args.env_config:
             config = config.replace(env_config={**config.env_config, **Config.load(
                 overrides={"env_config": args.env_config}).env_config})
         if config.env != args.env:
             raise ValueError(f"{path}: trained on {config.env!r}, not {args.env!r}")
         if args.gif:
-            try:
-                import PIL  # noqa: F401  (only checked for, before the episodes run)
-            except ImportError:
-                raise ValueError("--gif: needs Pillow (pip install pillow)") from None
+            require("PIL.Image", GIF)  # checked before the episodes run; sailfish.cli words the error
     except ValueError as e:
         fail(COMMAND, str(e))
     torch.set_num_threads(1)

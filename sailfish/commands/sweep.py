@@ -5,13 +5,14 @@ is searchable), so the answer is a Pareto front of score vs seconds. The search 
 ``[sweep.<key>]`` tables of the env's config (see ``sailfish.sweep.space``). The study lives in a
 database (SQLite file ``runs/sweeps/<study>.db`` by default, any SQLAlchemy URL), so running the same
 command again resumes and finishes the trial count; ``--report`` prints the front and the best trials
-and writes a PNG. Bad input exits with status 2 and one line on stderr.
+and writes a PNG. Needs the ``[sweep]`` extra (the PNG, ``[plot]``). Bad input exits with status 2
+and one line on stderr.
 """
 from __future__ import annotations
 
 import argparse
 
-from sailfish.commands._common import fail, make_strict
+from sailfish.commands._common import fail
 
 COMMAND = "sweep"
 
@@ -42,7 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-prune", action="store_true", help="never stop a trial early")
     p.add_argument("--report", action="store_true", help="print the Pareto front and best trials, write a PNG")
     p.set_defaults(run=run)
-    return make_strict(p, COMMAND)
+    return p  # a StrictParser (sailfish.cli): bad input is one line, exit status 2
 
 
 def settings_from(args: argparse.Namespace):
@@ -83,8 +84,11 @@ def settings_from(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish sweep``; returns 0, or exits with status 2 and a one-line error."""
     import sailfish
+    from sailfish._extras import require
     from sailfish.sweep import study as sweep
 
+    for module in ("optuna", "sqlalchemy"):  # before any work; sailfish.cli words the MissingExtra
+        require(module, sweep.SWEEP)
     names = sailfish.envs.names()
     if args.env not in names:
         fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")

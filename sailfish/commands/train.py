@@ -11,14 +11,14 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from sailfish.commands._common import fail, make_strict
+from sailfish.commands._common import fail
 
 COMMAND = "train"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``train`` on an ``argparse`` subparsers object; returns its parser."""
-    from sailfish.train.config import Config, field_docs
+    from sailfish.train.config import RENAMED, Config, field_docs
 
     docs = field_docs()
     p = subparsers.add_parser(COMMAND, help="train a policy with PPO",
@@ -36,16 +36,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         if kind == "dict":
             extra = dict(metavar="KEY=VALUE[,KEY=VALUE]")
         p.add_argument(flag, dest=f.name, default=None, help=docs.get(f.name, ""), **extra)
+    for old, new in RENAMED.items():  # old spellings, still read for one release (Config warns)
+        p.add_argument("--" + old.replace("_", "-"), dest=old, default=None, help=argparse.SUPPRESS)
     p.set_defaults(run=run)
-    return make_strict(p, COMMAND)
+    return p  # a StrictParser (sailfish.cli): bad input is one line, exit status 2
 
 
 def build_config(args: argparse.Namespace):
     """The run's ``Config`` from the env's defaults, ``--config``/the resumed run's file, and options."""
     from sailfish.train.config import Config
 
-    overrides = {f.name: getattr(args, f.name) for f in fields(Config)
-                 if f.name != "env" and getattr(args, f.name, None) is not None}
+    from sailfish.train.config import RENAMED
+
+    names = [f.name for f in fields(Config) if f.name != "env"] + list(RENAMED)
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     path = None
     if args.resume:
         path = Path(args.resume) / "config.toml"
@@ -78,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         fail(COMMAND, str(e))
     try:
         trainer = Trainer(env, config=config, resume=args.resume)
+        trainer.start()
     except ValueError as e:
         env.close()
         fail(COMMAND, str(e))

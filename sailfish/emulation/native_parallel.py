@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pettingzoo import ParallelEnv
-
+from sailfish._extras import require
 from sailfish.emulation.native_gym import OneNativeEnv
+
+ParallelEnv = require("pettingzoo", "a native env as a PettingZoo ParallelEnv").ParallelEnv
 
 
 class NativeParallelEnv(OneNativeEnv, ParallelEnv):

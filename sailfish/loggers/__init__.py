@@ -1,7 +1,8 @@
 """Metric writers: CSV, TensorBoard, Weights & Biases, and a fan-out over several.
 
 Every logger has ``log(metrics: dict[str, float], step: int)`` and ``close()``; the trainer calls
-them once per log interval with plain Python floats (never tensors).
+them once per log interval with plain Python floats (never tensors). CSV is always written;
+TensorBoard needs the ``[tensorboard]`` extra and W&B the ``[wandb]`` extra.
 """
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import csv
 import importlib.util
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from sailfish._extras import MissingExtra, require
 
 
 class CSVLogger:
@@ -50,9 +54,11 @@ class CSVLogger:
 
 
 class TensorBoardLogger:
-    """TensorBoard event files in ``log_dir`` (needs the ``tensorboard`` package)."""
+    """TensorBoard event files in ``log_dir``; ``MissingExtra`` without the ``[tensorboard]`` extra."""
 
     def __init__(self, log_dir: str | os.PathLike, config: Mapping[str, Any] | None = None):
+        # torch.utils.tensorboard imports tensorboard; asking for it first names the extra on failure
+        require("tensorboard", "TensorBoard logging")
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(log_dir))
@@ -69,11 +75,15 @@ class TensorBoardLogger:
         self.writer.close()
 
 
+WANDB_FEATURE = "W&B logging (wandb = true)"
+
+
 class WandbLogger:
-    """Weights & Biases run (``WANDB_MODE=offline`` works without network)."""
+    """Weights & Biases run (``WANDB_MODE=offline`` works without network); ``MissingExtra`` without
+    the ``[wandb]`` extra."""
 
     def __init__(self, run_dir: str | os.PathLike, config: Mapping[str, Any], project: str = "sailfish"):
-        import wandb
+        wandb = require("wandb", WANDB_FEATURE)
 
         self.run = wandb.init(project=project, config=dict(config), dir=str(run_dir),
                               name=Path(run_dir).name, resume="allow")
@@ -100,24 +110,42 @@ class MultiLogger:
             logger.close()
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a blocked or half-imported package
+        return False
+
+
 def wandb_available() -> bool:
-    """True when the ``wandb`` package can be imported."""
-    return importlib.util.find_spec("wandb") is not None
+    """True when the ``wandb`` package is installed (the ``[wandb]`` extra)."""
+    return _installed("wandb")
 
 
 def tensorboard_available() -> bool:
-    """True when the ``tensorboard`` package can be imported."""
-    return importlib.util.find_spec("tensorboard") is not None
+    """True when the ``tensorboard`` package is installed (the ``[tensorboard]`` extra)."""
+    return _installed("tensorboard")
+
+
+_said_no_tensorboard = False  # the notice is printed once per process, not once per run
 
 
 def make_run_loggers(run_dir: str | os.PathLike, config: Mapping[str, Any], wandb: bool = False) -> MultiLogger:
-    """The on-disk writers of a run: ``metrics.csv``, TensorBoard events (if installed), W&B if asked
-    for and installed."""
+    """The on-disk writers of a run: ``metrics.csv`` always; TensorBoard events when the
+    ``[tensorboard]`` extra is installed (else one line on stderr says so, once per process); W&B if
+    ``wandb`` (then the ``[wandb]`` extra is required: ``MissingExtra`` without it)."""
+    global _said_no_tensorboard
+    if wandb:  # checked before any writer opens a file, so a missing extra leaves nothing half made
+        require("wandb", WANDB_FEATURE)
     run_dir = Path(run_dir)
     loggers: list[Any] = [CSVLogger(run_dir / "metrics.csv")]
-    if tensorboard_available():
+    try:
         loggers.append(TensorBoardLogger(run_dir, config))
-    if wandb and wandb_available():
+    except MissingExtra as e:
+        if not _said_no_tensorboard:
+            print(f"sailfish: metrics go to metrics.csv only, no TensorBoard events: {e}", file=sys.stderr)
+            _said_no_tensorboard = True
+    if wandb:
         loggers.append(WandbLogger(run_dir, config))
     return MultiLogger(loggers)
 

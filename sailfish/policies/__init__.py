@@ -9,6 +9,7 @@ The interface (implement it to bring your own module)::
         value:         [B]
     policy.initial_state(batch, device) -> state      # None for feedforward
     policy.dist                                      # Categorical / MultiCategorical / DiagGaussian
+                                                     # (sample(params, generator) -> actions, logprob)
     policy.is_recurrent: bool
 
 Recurrent policies also implement the training pass over segments::

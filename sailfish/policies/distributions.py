@@ -1,6 +1,7 @@
 """Action distributions as stateless helpers over a flat parameter tensor ``params [..., param_size]``.
 
-Each has ``sample(params) -> (actions, logprob)`` for rollouts,
+Each has ``sample(params, generator=None) -> (actions, logprob)`` for rollouts (``generator``: a
+``torch.Generator`` on the params' device; None uses torch's global one),
 ``logprob_entropy(params, actions) -> (logprob, entropy)`` and ``logprob(params, actions)`` for the
 update, and ``mode(params)`` for greedy evaluation. Plain tensor ops rather than
 ``torch.distributions``: no argument validation and fewer ops per call, which is what costs on CPU.
@@ -23,10 +24,11 @@ class Categorical:
         self.param_size = self.n
         self.action_shape: tuple[int, ...] = ()
 
-    def sample(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
         # Gumbel-max: argmax(log p - log E), E ~ Exp(1); fewer and cheaper ops than torch.multinomial.
         logp = F.log_softmax(params, dim=-1)
-        noise = torch.empty_like(logp).exponential_().log_()
+        noise = torch.empty_like(logp).exponential_(generator=generator).log_()
         actions = (logp - noise).argmax(-1, keepdim=True)
         return actions.squeeze(-1), logp.gather(-1, actions).squeeze(-1)
 
@@ -53,10 +55,11 @@ class MultiCategorical:
     def _split(self, params):
         return [F.log_softmax(p, dim=-1) for p in torch.split(params, self.nvec, dim=-1)]
 
-    def sample(self, params):
+    def sample(self, params, generator=None):
         logps = self._split(params)
         batch = params.shape[:-1]
-        acts = [torch.multinomial(lp.reshape(-1, lp.shape[-1]).exp(), 1).reshape(*batch, 1) for lp in logps]
+        acts = [torch.multinomial(lp.reshape(-1, lp.shape[-1]).exp(), 1, generator=generator).reshape(*batch, 1)
+                for lp in logps]
         logprob = sum(lp.gather(-1, a).squeeze(-1) for lp, a in zip(logps, acts))
         return torch.cat(acts, -1), logprob
 
@@ -82,9 +85,9 @@ class DiagGaussian:
         self.param_size = 2 * self.k
         self.action_shape = (self.k,)
 
-    def sample(self, params):
+    def sample(self, params, generator=None):
         mean, log_std = params.split(self.k, dim=-1)
-        noise = torch.randn_like(mean)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         actions = mean + noise * log_std.exp()
         logprob = (-0.5 * noise.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
         return actions, logprob

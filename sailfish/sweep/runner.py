@@ -1,7 +1,7 @@
 """One training run, measured: the unit of work of a sweep trial and of an ablation run.
 
 It is an ordinary ``Trainer.run()``: the only addition is a probe passed as the trainer's ``logger``,
-which sees every metrics row the trainer logs (every ``log_interval`` seconds). The probe keeps the
+which sees every metrics row the trainer logs (every ``log_seconds`` seconds). The probe keeps the
 score-vs-time curve, stops the run when a loss turns NaN (``Diverged``), and hands each point to an
 optional callback (a sweep's pruning rule, which stops a run by raising).
 """
@@ -79,7 +79,7 @@ def measured_run(config, metric: str = "return", final_episodes: int = 0,
     Raises ``Diverged`` on a NaN loss; any other error of the trainer or env propagates.
     """
     from sailfish.train import Trainer, make_env
-    from sailfish.train.trainer import EpisodeWindow
+    from sailfish.train.metrics import EpisodeWindow
 
     if metric not in METRICS:
         raise ValueError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")

@@ -25,11 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sailfish._extras import MissingExtra, require
+
 PRUNE_MIN_PEERS = 4
 """Completed trials needed at a given second before the median rule may prune there."""
 CURVE_POINTS = 40
 """Points of the score-vs-time curve kept per trial (user attr ``curve``)."""
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+SWEEP = "the sweep"
+"""What needs Optuna, for the one-line error without the ``[sweep]`` extra."""
 
 
 class StorageError(ValueError):
@@ -50,7 +54,7 @@ class SweepSettings:
     metric: str = "return"
     budget_seconds: float | None = None
     heartbeat: int = 2
-    log_interval: float = 0.1
+    log_seconds: float = 0.1
     prune: bool = True
     quiet: bool = False
 
@@ -67,8 +71,8 @@ def open_storage(url: str, heartbeat: int = 2):
 
     Raises ``StorageError`` with a one-line reason and the fix for any URL that cannot be opened.
     """
-    import optuna
-    import sqlalchemy
+    optuna = require("optuna", SWEEP)
+    sqlalchemy = require("sqlalchemy", SWEEP)
 
     try:
         shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
@@ -102,7 +106,7 @@ def open_storage(url: str, heartbeat: int = 2):
 
 def open_study(settings: SweepSettings, create: bool = True):
     """The study ``settings.study`` (created if missing and ``create``), checked to be of ``settings.env``."""
-    import optuna
+    optuna = require("optuna", SWEEP)
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(settings.storage, settings.heartbeat)
@@ -146,7 +150,7 @@ def sweep_worker(settings: SweepSettings) -> int:
 
     Returns the number of trials this worker ran.
     """
-    import optuna
+    optuna = require("optuna", SWEEP)
 
     from sailfish.sweep.space import load_space
 
@@ -176,7 +180,7 @@ def sweep_worker(settings: SweepSettings) -> int:
 
 
 def _objective(trial, settings: SweepSettings, space) -> tuple[float, float]:
-    import optuna
+    optuna = require("optuna", SWEEP)
 
     from sailfish.sweep.runner import Diverged, measured_run
     from sailfish.sweep.space import suggest
@@ -195,7 +199,7 @@ def _objective(trial, settings: SweepSettings, space) -> tuple[float, float]:
     result = None
     try:
         config = Config.load(settings.env, {**settings.fixed, **params, "runs_dir": str(run_dir),
-                                            "log_interval": settings.log_interval})
+                                            "log_seconds": settings.log_seconds})
         result = measured_run(config, metric=settings.metric, on_log=pruner.check if pruner else None)
     except _Pruned as e:
         trial.set_user_attr("curve", _downsample(e.curve))
@@ -258,7 +262,7 @@ class _MedianCurvePruner:
 
 
 def _state(name: str):
-    import optuna
+    optuna = require("optuna", SWEEP)
 
     return getattr(optuna.trial.TrialState, name)
 
@@ -321,7 +325,8 @@ def params_of(trial) -> dict[str, Any]:
 
 def report(settings: SweepSettings, console=None, best: int = 5) -> Path | None:
     """Print the Pareto front and the best trials by score; write ``score_vs_wallclock.png`` next to
-    the trials' runs (``<runs_dir>/sweeps/<study>/``). Returns the PNG's path (None: nothing complete)."""
+    the trials' runs (``<runs_dir>/sweeps/<study>/``). Returns the PNG's path (None: nothing complete,
+    or no ``[plot]`` extra, which the report then says)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -352,12 +357,17 @@ def report(settings: SweepSettings, console=None, best: int = 5) -> Path | None:
     for t in failed:
         console.print(f"[red]trial {t.number} failed[/red]: "
                       f"{t.user_attrs.get('error', 'its worker stopped sending heartbeats (killed or crashed); failed on resume')}")
-    return plot(settings, complete, front, metric, by_state)
+    try:
+        return plot(settings, complete, front, metric, by_state)
+    except MissingExtra as e:  # the tables above are the report; the PNG is extra
+        console.print(f"no score_vs_wallclock.png: {e}", markup=False)  # [plot] is not rich markup
+        return None
 
 
 def plot(settings: SweepSettings, complete, front, metric: str, by_state: dict[str, int]) -> Path:
-    """Score vs wallclock of every complete trial, the Pareto front drawn as a step line."""
-    import matplotlib
+    """Score vs wallclock of every complete trial, the Pareto front drawn as a step line
+    (``MissingExtra`` without the ``[plot]`` extra)."""
+    matplotlib = require("matplotlib", "the score-vs-wallclock plot")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -11,9 +11,12 @@ import difflib
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+
+import tomli_w
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,12 +32,14 @@ class Config:
     (one observation-action pair of one agent), so ``total_steps`` counts samples, not vector steps."""
 
     # --- run ---
-    env: str = "cartpole"
-    """Environment name passed to ``sailfish.make``."""
+    env: str = ""
+    """Environment name (``sailfish envs``, ``gym:<id>`` or a Gymnasium id, ``module:factory``) that
+    ``make_env`` builds; empty when the caller hands the ``Trainer`` an env it built itself."""
     env_config: dict = field(default_factory=dict)
     """Parameters of the env itself (``sailfish envs`` lists them), e.g. ``{size = 7}``; CLI: ``--env-config size=7``."""
     seed: int = 0
-    """Seeds torch, numpy and the environment (each env instance derives its own stream from it)."""
+    """Seeds the policy initialisation, action sampling, minibatch order and the env (each env instance
+    derives its own stream from it); the trainer uses its own generators, never the global ones."""
     total_steps: int = 1_000_000
     """Training length in agent steps; the run stops after the update that crosses it."""
     target_return: float = math.inf
@@ -124,12 +129,12 @@ class Config:
     """Checkpoint every this many updates (updates, not seconds, so runs are reproducible); 0 = only at the end."""
     keep_checkpoints: int = 3
     """Number of most recent checkpoints kept on disk."""
-    log_interval: float = 1.0
+    log_seconds: float = 1.0
     """Seconds between metric logs (CSV, TensorBoard, dashboard); 0 = every update."""
     runs_dir: str = "runs"
     """Directory holding run directories; empty string = write nothing to disk."""
     wandb: bool = False
-    """Also log to Weights & Biases if the package is installed (set WANDB_MODE=offline to stay local)."""
+    """Also log to Weights & Biases; needs the ``[wandb]`` extra (set WANDB_MODE=offline to stay local)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -156,9 +161,8 @@ class Config:
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
               'False with encoder "cnn" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
-        for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_interval"):
+        for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
             check(key, getattr(self, key) >= 0, ">= 0")
-        check("env", bool(self.env), "a non-empty name")
         check("rollout_steps", self.rollout_steps % self.bptt_horizon == 0,
               f"a multiple of bptt_horizon ({self.bptt_horizon})")
         check("minibatch_size", self.minibatch_size % self.bptt_horizon == 0,
@@ -174,6 +178,7 @@ class Config:
 
     def replace(self, **overrides: Any) -> "Config":
         """A validated copy with ``overrides`` applied (unknown keys raise ``ValueError``)."""
+        overrides = _renamed(overrides)
         _check_keys(overrides)
         return dataclasses.replace(self, **overrides)
 
@@ -187,6 +192,7 @@ class Config:
         overrides = dict(overrides or {})
         values: dict[str, Any] = {}
         values.update(read_toml(CONFIG_DIR / "default.toml", missing_ok=True))
+        overrides = _renamed(overrides)
         name = env or overrides.get("env") or (read_toml(path).get("env") if path else None)
         if name:
             env_defaults = read_toml(config_path(name), missing_ok=True)
@@ -195,6 +201,7 @@ class Config:
             values["env"] = name
         layers = [read_toml(path)] if path is not None else []
         for layer in layers + [overrides]:
+            layer = _renamed(layer)
             # env_config merges key by key, so an override of one env parameter keeps the others
             if isinstance(layer.get("env_config"), Mapping) and isinstance(values.get("env_config"), Mapping):
                 layer = {**layer, "env_config": {**values["env_config"], **layer["env_config"]}}
@@ -210,7 +217,10 @@ class Config:
 def config_path(env: str) -> Path:
     """The defaults file of an env: ``configs/<env>.toml``, with ``:`` spelled ``_``
     (``gym:CartPole-v1`` -> ``configs/gym_CartPole-v1.toml``)."""
-    return CONFIG_DIR / f"{env.replace(':', '_')}.toml"
+    path = CONFIG_DIR / f"{env.replace(':', '_')}.toml"
+    if not path.exists() and ":" not in env and (CONFIG_DIR / f"gym_{env}.toml").exists():
+        return CONFIG_DIR / f"gym_{env}.toml"  # a bare Gymnasium id (CartPole-v1) has gym:'s defaults
+    return path
 
 
 def field_docs() -> dict[str, str]:
@@ -229,32 +239,28 @@ def field_docs() -> dict[str, str]:
 
 
 def to_toml(values: Mapping[str, Any]) -> str:
-    """TOML for a dict of scalars (str, bool, int, float incl. inf); dict values become tables, last."""
-    lines = []
-    tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
-    for key, value in values.items():
-        if key in tables:
-            continue
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, int):
-            text = str(value)
-        elif isinstance(value, float):
-            text = ("inf" if value > 0 else "-inf") if math.isinf(value) else ("nan" if value != value else repr(value))
-        elif isinstance(value, str):
-            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        else:
-            raise TypeError(f"{key}: cannot write {type(value).__name__} to TOML")
-        lines.append(f"{key} = {text}")
-    for key, table in tables.items():
-        lines.append(f"\n[{key}]")
-        if table:
-            lines.append(to_toml(table).rstrip("\n"))
-    return "\n".join(lines) + "\n"
+    """TOML text for a dict of scalars (str, bool, int, float incl. inf and nan), nested dicts as tables
+    after the scalars; keys that are not bare TOML keys (``"a.b"``, ``"with space"``) are quoted.
+    Written by ``tomli_w``, so whatever it writes ``tomllib`` reads back to the same dict."""
+    return tomli_w.dumps(dict(values))
 
 
 # ----------------------------------------------------------------------
 _TYPES = {f.name: f.type for f in fields(Config)}
+# Old key -> new key: still read (run directories and scripts from before the rename) with a warning.
+RENAMED = {"log_interval": "log_seconds"}
+
+
+def _renamed(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with renamed keys under their new names (a ``FutureWarning`` for each old one)."""
+    out = dict(values)
+    for old, new in RENAMED.items():
+        if old in out:
+            warnings.warn(f"config key {old!r} is now {new!r}; the old name stops working in the next release",
+                          FutureWarning, stacklevel=3)
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
 
 
 def _check_keys(values: Mapping[str, Any]) -> None:

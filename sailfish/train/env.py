@@ -2,13 +2,15 @@
 
 ``config.env`` is one of:
 - a native env name (``sailfish envs``): ``sailfish.make``, stepped in C;
-- ``gym:<id>``: a registered Gymnasium env (``gym:CartPole-v1``), through ``config.backend``;
+- ``gym:<id>`` or a bare registered Gymnasium id (``gym:CartPole-v1``, ``CartPole-v1``): a
+  Gymnasium env, through ``config.backend`` (a native name wins over a Gymnasium id);
 - ``<module>:<callable>``: an import path to a factory returning a Gymnasium env or a PettingZoo
   ``ParallelEnv`` (``mypkg.envs:make_world``), through ``config.backend``.
 """
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any, Callable
 
 import sailfish
@@ -16,8 +18,27 @@ from sailfish.train.config import Config
 
 
 def is_python_env(name: str) -> bool:
-    """True for ``gym:<id>`` and ``module:callable`` names (emulated), False for native names."""
-    return ":" in name
+    """True for ``gym:<id>``, Gymnasium ids and ``module:callable`` names (emulated), False for native names."""
+    return ":" in name or (name not in sailfish.envs.names() and _gymnasium_id(name))
+
+
+def _gymnasium_id(name: str) -> bool:
+    import gymnasium
+
+    try:
+        gymnasium.spec(name)
+        return True
+    except Exception:  # gymnasium raises several error types for unknown or malformed ids
+        return False
+
+
+def gymnasium_id(name: str) -> str | None:
+    """The Gymnasium id a name means (``gym:<id>``, or a bare id that is not a native name), else None."""
+    if name.startswith("gym:"):
+        return name[4:]
+    if ":" not in name and name not in sailfish.envs.names() and _gymnasium_id(name):
+        return name
+    return None
 
 
 def resolve_factory(name: str) -> Callable[[], Any]:
@@ -36,15 +57,11 @@ def resolve_factory(name: str) -> Callable[[], Any]:
 def check_env_name(name: str) -> None:
     """Raises ``ValueError`` if ``name`` is neither a native env, a Gymnasium id nor a factory path."""
     if name.startswith("gym:"):
-        import gymnasium
-
-        try:
-            gymnasium.spec(name[4:])
-        except Exception:
-            raise ValueError(f"env: unknown Gymnasium id {name[4:]!r}") from None
-    elif is_python_env(name):
+        if not _gymnasium_id(name[4:]):
+            raise ValueError(f"env: unknown Gymnasium id {name[4:]!r}")
+    elif ":" in name:
         resolve_factory(name)
-    elif name not in sailfish.envs.names():
+    elif name not in sailfish.envs.names() and not _gymnasium_id(name):
         raise ValueError(f"env: unknown environment {name!r} (native: {', '.join(sorted(sailfish.envs.names()))}; "
                          "or gym:<id>, or module:factory)")
 
@@ -62,7 +79,8 @@ def make_env(config: Config, num_envs: int | None = None, seed: int | None = Non
         if not is_python_env(config.env):
             return sailfish.make(config.env, num_envs=num_envs, seed=seed, num_threads=config.num_threads,
                                  log_interval=0, **config.env_config)
-        creator: Any = config.env if config.env.startswith("gym:") else resolve_factory(config.env)
+        gym_id = gymnasium_id(config.env)
+        creator: Any = f"gym:{gym_id}" if gym_id else resolve_factory(config.env)
         if config.env_config and not isinstance(creator, str):
             factory, kwargs = creator, dict(config.env_config)
             creator = lambda: factory(**kwargs)  # noqa: E731
@@ -71,3 +89,9 @@ def make_env(config: Config, num_envs: int | None = None, seed: int | None = Non
                                     num_workers=config.num_workers or None, seed=seed, log_interval=0, **extra)
     except ValueError as e:
         raise ValueError(f"env_config: {e}") from None
+
+
+def env_label(env, config: Config) -> str:
+    """The name a run is filed under: the env's own (``env.name``, a spec id), else ``config.env``."""
+    name = getattr(env, "name", None) or getattr(getattr(env, "spec", None), "id", None) or config.env or "env"
+    return str(name).replace(os.sep, "_")

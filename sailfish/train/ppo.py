@@ -87,15 +87,20 @@ class FusedPPOLoss(torch.autograd.Function):
     rivals the network's own. Tested against the composed pieces (``tests/test_ppo.py``).
 
     ``apply(new_logprobs, new_values, old_logprobs, advantages, old_values, returns, clip_coef,
-    vf_clip_coef, vf_coef, weights, live)`` returns ``(loss, policy_loss, value_loss, ratio)``; only
-    ``loss`` is differentiable. ``weights`` (prioritized sampling's importance weights) scale the policy
-    terms; ``live`` (mean-1 weights, 0 on padding rows) scale both the policy and the value terms.
+    vf_clip_coef, vf_coef, weights, live, members)`` returns ``(loss, policy_loss, value_loss, ratio)``;
+    only ``loss`` is differentiable. ``weights`` (prioritized sampling's importance weights) scale the
+    policy terms; ``live`` (mean-1 weights, 0 on padding rows) scale both the policy and the value
+    terms. With ``members = K > 1`` (a population, inputs ``[K, ...]``) ``loss`` is the sum of the
+    members' own mean losses, ``policy_loss`` / ``value_loss`` are ``[K]``, and the coefficients may
+    be ``[K, 1, 1]`` tensors.
     """
 
     @staticmethod
     def forward(ctx, new_logprobs, new_values, old_logprobs, advantages, old_values, returns,
-                clip_coef: float, vf_clip_coef: float, vf_coef: float, weights=None, live=None):
-        n = new_logprobs.numel()
+                clip_coef, vf_clip_coef, vf_coef, weights=None, live=None, members: int = 1):
+        # With members > 1 the inputs are [K, ...] and each member's loss is the mean over its own
+        # samples; coefficients may then be [K, 1, 1] tensors (one value per member).
+        n = new_logprobs.numel() // members
         ratio = (new_logprobs - old_logprobs).exp()
         surr1 = advantages * ratio
         surr2 = advantages * ratio.clamp(1 - clip_coef, 1 + clip_coef)
@@ -108,10 +113,11 @@ class FusedPPOLoss(torch.autograd.Function):
         if live is not None:
             pg_terms = weighted(pg_terms, live)
             grad_logp = weighted(grad_logp, live)
-        pg_loss = -pg_terms.mean()
 
         diff = new_values - returns
-        if vf_clip_coef > 0:
+        if isinstance(vf_clip_coef, torch.Tensor):  # per member: <= 0 means no clipping for that member
+            vf_clip_coef = torch.where(vf_clip_coef > 0, vf_clip_coef, torch.inf)
+        if isinstance(vf_clip_coef, torch.Tensor) or vf_clip_coef > 0:
             delta = new_values - old_values
             diff_clipped = old_values + delta.clamp(-vf_clip_coef, vf_clip_coef) - returns
             sq, sq_clipped = diff.square(), diff_clipped.square()
@@ -125,12 +131,19 @@ class FusedPPOLoss(torch.autograd.Function):
         if live is not None:
             v_terms = weighted(v_terms, live)
             grad_v = weighted(grad_v, live)
-        v_loss = 0.5 * v_terms.mean()
+        if members == 1:
+            pg_loss, v_loss = -pg_terms.mean(), 0.5 * v_terms.mean()
+            loss = pg_loss + vf_coef * v_loss
+        else:
+            pg_loss = -pg_terms.reshape(members, -1).mean(1)
+            v_loss = 0.5 * v_terms.reshape(members, -1).mean(1)
+            coef = vf_coef.reshape(members) if isinstance(vf_coef, torch.Tensor) else vf_coef
+            loss = (pg_loss + coef * v_loss).sum()
         ctx.save_for_backward(grad_logp, grad_v)
         ctx.mark_non_differentiable(pg_loss, v_loss, ratio)
-        return pg_loss + vf_coef * v_loss, pg_loss, v_loss, ratio
+        return loss, pg_loss, v_loss, ratio
 
     @staticmethod
     def backward(ctx, grad_loss, *unused):
         grad_logp, grad_v = ctx.saved_tensors
-        return grad_loss * grad_logp, grad_loss * grad_v, None, None, None, None, None, None, None, None, None
+        return grad_loss * grad_logp, grad_loss * grad_v, None, None, None, None, None, None, None, None, None, None

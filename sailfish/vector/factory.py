@@ -1,6 +1,7 @@
 """``sailfish.vector.make``: one entry point for every backend."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 from sailfish.vector.protocol import EnvCreator, VecEnv
@@ -21,8 +22,8 @@ def _gymnasium_creator(env_id: str, kwargs: dict) -> EnvCreator:
 
 
 def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1, *, backend: str = "serial",
-         num_workers: int | None = None, batch_size: int | None = None, seed: int | None = 0,
-         log_interval: int = 128, **kwargs: Any) -> VecEnv:
+         num_workers: int | None = None, num_threads: int | None = None, batch_size: int | None = None,
+         seed: int | None = 0, log_interval: int = 128, **kwargs: Any) -> VecEnv:
     """Creates a vector env over any environment.
 
     Args:
@@ -34,7 +35,8 @@ def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1
         backend: ``"native"`` (``sailfish.make``, C envs), ``"serial"`` (this process) or
             ``"multiprocessing"`` (worker processes over shared memory).
         num_workers: processes for ``"multiprocessing"`` (default: as many as divide
-            ``num_envs`` up to the CPU count); for ``"native"``, its thread count.
+            ``num_envs`` up to the CPU count).
+        num_threads: threads of the ``"native"`` backend's pool (default 1).
         batch_size: envs per async ``recv()`` batch (Python backends; default all).
         seed: env ``i`` starts from ``seed + i`` (native: per-env generators from ``seed``).
         log_interval: steps between episode statistics in ``step``'s infos; 0 disables.
@@ -55,8 +57,16 @@ def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1
             raise ValueError("backend='native' steps every env in one call: batch_size must be None")
         from sailfish.vector.native import make as native_make
 
+        if num_workers is not None:  # its old meaning for this backend
+            warnings.warn("vector.make(backend='native', num_workers=...) is now num_threads=...; "
+                          "num_workers stops working for the native backend in the next release",
+                          FutureWarning, stacklevel=2)
+            num_threads = num_threads or num_workers
         return native_make(env_creator, num_envs=num_envs, seed=0 if seed is None else seed,
-                           num_threads=num_workers or 1, log_interval=log_interval, **kwargs)
+                           num_threads=num_threads or 1, log_interval=log_interval, **kwargs)
+    if num_threads is not None:
+        raise ValueError(f"num_threads: only the native backend has a thread pool; backend={backend!r} "
+                         "takes num_workers (processes)")
     if isinstance(env_creator, str):
         start_method = kwargs.pop("start_method", None)
         env_creator, kwargs = _gymnasium_creator(env_creator, kwargs), {"start_method": start_method}

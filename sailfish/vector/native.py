@@ -9,6 +9,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from sailfish import _native
+from sailfish.emulation.adapters import Rows
 from sailfish.envs import spec as env_spec
 
 _INT32 = np.iinfo(np.int32)
@@ -48,6 +49,7 @@ class NativeVecEnv(gym.vector.VectorEnv):
         seed: int = 0,
         num_threads: int = 1,
         log_interval: int = 128,
+        buffers: Rows | None = None,
         **config: Any,
     ) -> None:
         """Creates ``num_envs`` envs of kind ``name`` (see ``sailfish.envs.names()``).
@@ -59,6 +61,8 @@ class NativeVecEnv(gym.vector.VectorEnv):
                 the same observations whatever ``num_threads`` is.
             num_threads: threads stepping the envs inside C (1 = the calling thread only).
             log_interval: steps between episode statistics in ``infos``; 0 disables them.
+            buffers: the six row buffers to step in place (``Rows``; e.g. a block of rows of a
+                larger vector env's, as a population gives each member its own); default: new ones.
             **config: env parameters (``sailfish.envs.spec(name).params`` lists them).
 
         Raises:
@@ -74,7 +78,10 @@ class NativeVecEnv(gym.vector.VectorEnv):
         self.name = name
         self.agents_per_env = self.spec_.agents_per_env
         rows = int(num_envs) * self.agents_per_env
-        self.num_envs = rows
+        # num_rows: buffer rows (agents); num_instances: env instances. Gymnasium's num_envs is the
+        # batch size, so it counts rows too (kept for Gymnasium tools; Sailfish's code says num_rows).
+        self.num_rows = self.num_envs = rows
+        self.num_instances = int(num_envs)
         self.single_observation_space = self.spec_.observation_space
         self.single_action_space = self.spec_.action_space
         self.observation_space = batch_space(self.single_observation_space, rows)
@@ -85,12 +92,11 @@ class NativeVecEnv(gym.vector.VectorEnv):
         space = self.single_action_space
         self._box = isinstance(space, gym.spaces.Box)
         act_shape = (rows,) if isinstance(space, gym.spaces.Discrete) else (rows, *space.shape)
-        self.observations = np.zeros((rows, *self.single_observation_space.shape), self.single_observation_space.dtype)
-        self.actions = np.zeros(act_shape, np.float32 if self._box else np.int32)
-        self.rewards = np.zeros(rows, np.float32)
-        self.terminals = np.zeros(rows, np.bool_)
-        self.truncations = np.zeros(rows, np.bool_)
-        self.masks = np.ones(rows, np.bool_)
+        if buffers is None:
+            buffers = Rows(np.zeros((rows, *self.single_observation_space.shape), self.single_observation_space.dtype),
+                           np.zeros(act_shape, np.float32 if self._box else np.int32), np.zeros(rows, np.float32),
+                           np.zeros(rows, np.bool_), np.zeros(rows, np.bool_), np.ones(rows, np.bool_))
+        (self.observations, self.actions, self.rewards, self.terminals, self.truncations, self.masks) = buffers
         self._c = _native.VecEnv(
             name, self.observations, self.actions, self.rewards, self.terminals, self.truncations,
             int(num_envs), seed=int(seed), num_threads=int(num_threads), config=config, masks=self.masks,

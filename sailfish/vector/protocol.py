@@ -2,7 +2,8 @@
 
 ``VecEnv`` is Gymnasium's vector API plus zero-copy buffers:
 
-- ``num_envs`` counts rows (env instances × ``agents_per_env``), as in ``NativeVecEnv``;
+- ``num_rows`` counts rows (env instances × ``agents_per_env``), ``num_instances`` env
+  instances; Gymnasium's ``num_envs`` is the batch size, so it equals ``num_rows``;
   ``single_observation_space`` / ``single_action_space`` describe one row.
 - ``observations``, ``actions``, ``rewards`` (float32), ``terminals``, ``truncations`` and
   ``masks`` (bool) are NumPy arrays allocated once with one row per agent; ``reset`` and
@@ -63,7 +64,9 @@ class VecEnv(Protocol):
     """The synchronous protocol (see the module docstring); ``NativeVecEnv`` speaks it too,
     except ``masks`` (a native env's rows are always live)."""
 
-    num_envs: int
+    num_envs: int  # Gymnasium's name for the batch size: equals num_rows
+    num_rows: int
+    num_instances: int
     agents_per_env: int
     single_observation_space: gym.Space
     single_action_space: gym.Space
@@ -141,9 +144,10 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
         self.name = name
         self.observation_layout, self.action_layout = obs_layout, act_layout
         self.agents_per_env = agents_per_env
-        self.num_env_instances = num_instances
+        self.num_instances = self.num_env_instances = num_instances
         self.batch_size = batch_size
-        self.num_envs = rows = num_instances * agents_per_env
+        # num_rows: buffer rows (agents); Gymnasium's num_envs is the batch size, so it counts rows too.
+        self.num_rows = self.num_envs = rows = num_instances * agents_per_env
         self.single_observation_space = obs_layout.flat_space
         self.single_action_space = act_layout.flat_space
         self.observation_space = batch_space(self.single_observation_space, rows)

@@ -1,0 +1,96 @@
+"""Collection: the policy acts on every env row, step after step, into an ``Experience``.
+
+Owns what lives between the env and the policy across batches: zero-copy views of the env's
+buffers, which rows just began an episode, and a recurrent policy's state. One C call steps every
+env per step; the policy's action is written straight into the env's action buffer.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from sailfish.train.experience import Experience
+from sailfish.train.metrics import EpisodeWindow
+
+
+class Collector:
+    """Steps ``env`` with ``policy`` and records each step into ``experience``.
+
+    Args:
+        env: a vector env with Sailfish's row buffers (``observations``, ``actions``, ... and
+            optionally ``masks``).
+        policy: called as ``policy(obs, state) -> (action_params, value, state)`` under inference mode.
+        dist: the action distribution (``sample(params, generator) -> (actions, logprob)``).
+        experience: where the steps go; its rows are the env's rows.
+        generator: the torch generator actions are sampled from.
+        initial_state: a recurrent policy's state for every row (None: feedforward).
+        reward_scale: factor applied to rewards as they are stored (the reported returns are the env's).
+    """
+
+    def __init__(self, env, policy: Callable, dist, experience: Experience, generator: torch.Generator,
+                 initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0):
+        self.env, self.policy, self.dist, self.experience = env, policy, dist, experience
+        self.generator, self.state, self.reward_scale = generator, initial_state, float(reward_scale)
+        self.device = experience.device
+        self.env_obs, self.env_actions = torch.from_numpy(env.observations), torch.from_numpy(env.actions)
+        self.env_masks = getattr(env, "masks", None)  # None: every row is always live
+        self.obs_stage = torch.empty_like(self.env_obs, device=self.device) if self.device.type != "cpu" else None
+        self.done = np.ones(experience.rows, dtype=bool)  # the first step of a run starts episodes
+
+    def collect(self, episodes: EpisodeWindow) -> tuple[float, float]:
+        """Fill one batch of ``experience`` and its bootstrap values; finished episodes go to
+        ``episodes``. Returns the seconds spent (stepping the env, everything else)."""
+        env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
+        obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
+        clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
+        with torch.inference_mode():
+            state = self.state
+            for t in range(exp.steps):
+                t0 = clock()
+                host["obs"][:, t] = obs_np
+                host["starts"][:, t] = done
+                if masks_np is not None:
+                    host["masks"][:, t] = masks_np
+                if state is not None:
+                    state = self._reset_state(state, t)
+                params, value, state = policy(self._observations(), state)
+                actions, logprob = dist.sample(params, self.generator)
+                self.env_actions.copy_(actions)
+                for column, x in zip(exp.step_columns[t], (actions, logprob, value)):
+                    column.copy_(x)
+                t1 = clock()
+                _, rewards, terminals, truncations, infos = env.step(env.actions)
+                t2 = clock()
+                np.multiply(rewards, self.reward_scale, out=host["rewards"][:, t])
+                host["terminals"][:, t] = terminals
+                host["truncations"][:, t] = truncations
+                np.logical_or(terminals, truncations, out=done)
+                if infos and "episodes" in infos:  # an env that drains its stats into infos itself
+                    episodes.add(infos)
+                t_env += t2 - t1
+                t_fwd += t1 - t0 + clock() - t2
+            t0 = clock()
+            if state is not None:
+                state = self._reset_state(state, None)
+            _, next_value, _ = policy(self._observations(), state)
+            exp.next_values.copy_(next_value)
+            self.state = None if state is None else tuple(s.clone() for s in state)
+            t_fwd += clock() - t0
+        episodes.add(env.episode_stats())
+        return t_env, t_fwd
+
+    def _observations(self) -> torch.Tensor:
+        return self.env_obs if self.obs_stage is None else self.obs_stage.copy_(self.env_obs, non_blocking=True)
+
+    def _reset_state(self, state, t: int | None):
+        """Zero the recurrent state of rows whose episode just began; store it at segment starts."""
+        keep = torch.from_numpy(~self.done).to(self.device, non_blocking=True).unsqueeze(1)
+        state = tuple(s * keep for s in state)
+        L = self.experience.segment_length
+        if t is not None and t % L == 0:
+            for stored, s in zip(self.experience.segment_state, state):
+                stored[:, t // L] = s
+        return state

@@ -1,0 +1,182 @@
+"""Rollout storage: every tensor of one batch of experience, allocated once, with named fields.
+
+Layout: one timeline per env row, ``[rows, steps, ...]``; the update reads it as segments
+``[rows * steps / segment_length, segment_length, ...]`` (one row's contiguous stretch of time), so
+recurrent policies train with truncated BPTT over whole segments and feedforward ones flatten them.
+
+Two kinds of field:
+
+- **env fields** (``obs``, ``rewards``, ``terminals``, ``truncations``, ``starts``, ``masks``) are
+  written by the collection loop on the host, one column per step, through NumPy views (the
+  cheapest per-step write). On a GPU they have pinned host buffers and device mirrors filled by
+  ``to_device()`` once per update; on CPU the mirror *is* the host tensor.
+- **learner fields** (``actions``, ``logprobs``, ``values``, ``advantages``, ``returns``,
+  ``ratios``, ``next_values``) live on the learner's device.
+
+A population (many learners in lockstep) would add a leading member dimension by giving each
+member a block of rows; nothing here depends on what a row belongs to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+ENV_FIELDS = ("obs", "rewards", "terminals", "truncations", "starts", "masks")
+LEARNER_FIELDS = ("actions", "logprobs", "values", "advantages", "returns", "ratios")
+
+
+@dataclass
+class Minibatch:
+    """Whole segments of experience, ``[segments, segment_length, ...]`` each.
+
+    ``live``: mean-1 sample weights that are 0 on padding rows (None when every row is live);
+    ``weights``: prioritized sampling's importance weights per segment ``[segments, 1]`` (or None);
+    ``index``: the segments' indices in the batch (None: the whole batch, in order);
+    ``state``: recurrent state before each segment's first step (None for feedforward policies).
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    starts: torch.Tensor
+    live: torch.Tensor | None
+    weights: torch.Tensor | None
+    index: torch.Tensor | None
+    state: tuple[torch.Tensor, ...] | None
+
+
+class Experience:
+    """The tensors of one batch: ``rows`` env rows x ``steps`` steps, read as segments of
+    ``segment_length`` steps.
+
+    Args:
+        rows: env rows (agents) collected in parallel.
+        steps: steps per row per batch (``Config.rollout_steps``).
+        segment_length: steps per segment (``Config.bptt_horizon``); divides ``steps``.
+        obs_shape, obs_dtype: one row's observation (the env buffer's dtype, a NumPy dtype).
+        action_shape, action_dtype: one row's action as the distribution stores it.
+        device: the learner's device; a non-CPU device gets pinned host buffers and mirrors.
+        state_shapes: per-row shapes of a recurrent policy's state tensors (None: feedforward).
+        mirror: force separate device mirrors even on CPU (exercises the GPU path without one).
+    """
+
+    def __init__(self, rows: int, steps: int, segment_length: int, obs_shape: Sequence[int], obs_dtype,
+                 action_shape: Sequence[int], action_dtype: torch.dtype, device: torch.device,
+                 state_shapes: Sequence[Sequence[int]] | None = None, mirror: bool | None = None):
+        if steps % segment_length:
+            raise ValueError(f"bptt_horizon: must divide rollout_steps ({steps}), got {segment_length}")
+        self.rows, self.steps, self.segment_length = rows, steps, segment_length
+        self.num_segments = rows * steps // segment_length
+        self.device = device = torch.device(device)
+        self.mirrored = device.type != "cpu" if mirror is None else bool(mirror)
+        host = dict(pin_memory=True) if device.type == "cuda" else {}
+        torch_obs_dtype = torch.from_numpy(np.zeros(1, dtype=obs_dtype)).dtype
+        shapes = {"obs": ((rows, steps, *obs_shape), torch_obs_dtype), "rewards": ((rows, steps), torch.float32),
+                  "terminals": ((rows, steps), torch.bool), "truncations": ((rows, steps), torch.bool),
+                  "starts": ((rows, steps), torch.bool), "masks": ((rows, steps), torch.bool)}
+        self.host = {name: torch.zeros(shape, dtype=dtype, **host) for name, (shape, dtype) in shapes.items()}
+        self.host["masks"].fill_(True)  # envs without a masks buffer are all live
+        # NumPy views of the host tensors: what the collection loop writes, a column per step.
+        self.host_np = {name: t.numpy() for name, t in self.host.items()}
+        mirror_of = (lambda t: torch.zeros_like(t, device=device)) if self.mirrored else (lambda t: t)
+        self.obs, self.rewards = mirror_of(self.host["obs"]), mirror_of(self.host["rewards"])
+        self.terminals, self.truncations = mirror_of(self.host["terminals"]), mirror_of(self.host["truncations"])
+        self.starts, self.masks = mirror_of(self.host["starts"]), mirror_of(self.host["masks"])
+        self.masks.fill_(True)
+
+        dev = dict(device=device)
+        self.actions = torch.zeros((rows, steps, *action_shape), dtype=action_dtype, **dev)
+        self.logprobs = torch.zeros(rows, steps, **dev)
+        self.values = torch.zeros(rows, steps, **dev)
+        self.advantages = torch.zeros(rows, steps, **dev)
+        self.returns = torch.zeros(rows, steps, **dev)
+        self.ratios = torch.ones(rows, steps, **dev)  # current / behaviour policy, per sample
+        self.next_values = torch.zeros(rows, **dev)  # value of the observation after the last step
+        # Recurrent state before the first step of every segment: [rows, segments per row, ...].
+        per_row = steps // segment_length
+        self.segment_state = None if state_shapes is None else tuple(
+            torch.zeros((rows, per_row, *shape), **dev) for shape in state_shapes)
+        # Column views made once: slicing in the per-step loop would build them every step.
+        self.step_columns = [(self.actions[:, t], self.logprobs[:, t], self.values[:, t]) for t in range(steps)]
+
+    @property
+    def size(self) -> int:
+        """Samples in one batch: rows x steps."""
+        return self.rows * self.steps
+
+    def to_device(self) -> None:
+        """Copy the env fields from the host buffers to their device mirrors (no-op without mirrors)."""
+        if self.mirrored:
+            for name in ENV_FIELDS:
+                getattr(self, name).copy_(self.host[name], non_blocking=True)
+
+    def any_padding(self) -> bool:
+        """True when some sample of this batch is a padding row (masks False); syncs with the device."""
+        return not bool(self.masks.all())
+
+    def live_samples(self, x: torch.Tensor, padded: bool) -> torch.Tensor:
+        """``x [rows, steps, ...]`` flattened to its live samples (all of them when not ``padded``)."""
+        return x[self.masks] if padded else x.reshape(self.size, *x.shape[2:])
+
+    def segments(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [rows, steps, ...]`` viewed as ``[segments, segment_length, ...]`` (no copy)."""
+        return x.view(self.num_segments, self.segment_length, *x.shape[2:])
+
+    def minibatches(self, minibatch_size: int, generator: torch.Generator, live: torch.Tensor | None = None,
+                    prio_alpha: float = 0.0, prio_beta: float = 1.0) -> Iterator[Minibatch]:
+        """One epoch's minibatches of ``minibatch_size`` samples (whole segments): a shuffle of the
+        segments, or with ``prio_alpha > 0`` segments drawn with replacement with probability
+        ∝ (sum |advantage|)^alpha and importance weights (S p)^-prio_beta.
+
+        ``generator`` (a CPU ``torch.Generator``) orders the segments; ``live`` as in ``minibatch``.
+        """
+        S, per_mb = self.num_segments, minibatch_size // self.segment_length
+        weights = None
+        if prio_alpha > 0:
+            magnitude = self.segments(self.advantages).abs()
+            prio = (magnitude if live is None else magnitude * live).sum(1).pow(prio_alpha)
+            probs = prio / prio.sum()
+            order = torch.multinomial(probs.cpu(), S, replacement=True, generator=generator).to(self.device)
+            weights = (S * probs[order]).pow(-prio_beta)
+        elif S == per_mb:  # one minibatch of the whole batch needs no gather: its mean ignores order
+            yield self.minibatch(None, live)
+            return
+        else:
+            order = torch.randperm(S, generator=generator).to(self.device)
+        for start in range(0, S, per_mb):
+            index = order[start:start + per_mb]
+            yield self.minibatch(index, live, None if weights is None else weights[start:start + per_mb, None])
+
+    def minibatch(self, index: torch.Tensor | None, live: torch.Tensor | None = None,
+                  weights: torch.Tensor | None = None) -> Minibatch:
+        """The segments ``index`` (None: the whole batch in order, no gather).
+
+        ``live``: per-sample live flags as floats ``[segments, segment_length]`` of the whole batch
+        (None when every row is live); the minibatch's are rescaled to mean 1.
+        """
+        seg = self.segments
+        take = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
+        mb_live = None
+        if live is not None:
+            mb_live = take(live)
+            mb_live = mb_live * (mb_live.numel() / mb_live.sum().clamp(min=1.0))
+        state = None
+        if self.segment_state is not None:
+            state = tuple(take(s.reshape(self.num_segments, *s.shape[2:])) for s in self.segment_state)
+        return Minibatch(obs=take(seg(self.obs)), actions=take(seg(self.actions)),
+                         logprobs=take(seg(self.logprobs)), values=take(seg(self.values)),
+                         advantages=take(seg(self.advantages)), returns=take(seg(self.returns)),
+                         starts=take(seg(self.starts)), live=mb_live, weights=weights, index=index, state=state)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every field of the current batch by name (the device side), for tests and inspection."""
+        out = {name: getattr(self, name) for name in ENV_FIELDS + LEARNER_FIELDS + ("next_values",)}
+        if self.segment_state is not None:
+            out.update({f"segment_state_{i}": s for i, s in enumerate(self.segment_state)})
+        return out
