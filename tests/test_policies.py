@@ -196,3 +196,17 @@ def test_mmo_encoder_forward_is_its_layers_over_the_features():
     onehots, counts = cells[..., :15], cells[..., 15:]
     h = torch.relu(enc.fc1(torch.cat([onehots.flatten(1), counts.flatten(1), stats], 1)))
     torch.testing.assert_close(enc(obs), torch.relu(enc.fc2(h)))
+
+
+def test_the_fast_tanh_matches_torch_tanh_and_its_gradient():
+    from sailfish.policies.activations import FAST_MIN_ELEMENTS, tanh
+
+    x = (torch.randn(4, FAST_MIN_ELEMENTS) * 3).requires_grad_()
+    y = tanh(x)
+    torch.testing.assert_close(y, torch.tanh(x), rtol=0, atol=3e-7)
+    grad = torch.randn_like(y)
+    (ours,) = torch.autograd.grad(y, x, grad)
+    (reference,) = torch.autograd.grad(torch.tanh(x), x, grad)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
+    small = torch.randn(3, 5)
+    assert torch.equal(tanh(small), torch.tanh(small))  # small tensors take torch's own kernel

@@ -37,7 +37,7 @@ SETTINGS = [dict(ent_coef=0.0), dict(ent_coef=0.01), dict(prio_alpha=0.6)]
 
 def metrics(trainer):
     last = trainer.last_update
-    return {k: float(getattr(last, k)) for k in ("approx_kl", "clipfrac", "explained_variance")}
+    return {k: float(getattr(last, k)[0]) for k in ("approx_kl", "clipfrac", "explained_variance")}
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=["no-entropy", "entropy", "prioritized"])

@@ -61,11 +61,11 @@ def test_an_epochs_shuffled_minibatches_cover_every_segment_once():
     exp = Experience(rows=4, steps=32, segment_length=8, obs_shape=(3,), obs_dtype="float32", action_shape=(),
                      action_dtype=torch.int64, device="cpu")
     exp.values.copy_(torch.arange(4 * 32, dtype=torch.float32).view(4, 32))
-    batches = list(exp.minibatches(32, torch.Generator().manual_seed(0)))
-    assert len(batches) == 4 and all(mb.values.shape == (4, 8) for mb in batches)
+    batches = list(exp.minibatches(32, [torch.Generator().manual_seed(0)]))
+    assert len(batches) == 4 and all(mb.values.shape == (1, 4, 8) for mb in batches)  # [members, segments, steps]
     seen = torch.cat([mb.values.flatten() for mb in batches]).sort().values
     assert torch.equal(seen, exp.values.flatten())
-    (whole,) = exp.minibatches(128, torch.Generator())  # one minibatch of everything: no gather
+    (whole,) = exp.minibatches(128, [torch.Generator()])  # one minibatch of everything: no gather
     assert whole.index is None and whole.values.data_ptr() == exp.values.data_ptr()
 
 

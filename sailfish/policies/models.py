@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sailfish.policies.activations import tanh
 from sailfish.policies.distributions import DiagGaussian, make_distribution
 
 
@@ -94,7 +95,7 @@ class MLP(nn.Module):
             x = self.norm(x)
         # Functional calls on the registered layers: a Module call costs more than a small matmul on CPU.
         for layer in self.linears:
-            x = torch.tanh(F.linear(x, layer.weight, layer.bias))
+            x = tanh(F.linear(x, layer.weight, layer.bias))
         return x
 
 

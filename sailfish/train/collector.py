@@ -27,22 +27,29 @@ class Collector:
         experience: where the steps go; its rows are the env's rows.
         generator: the torch generator actions are sampled from.
         initial_state: a recurrent policy's state for every row (None: feedforward).
-        reward_scale: factor applied to rewards as they are stored (the reported returns are the env's).
+        reward_scale: factor applied to rewards as they are stored (the reported returns are the env's);
+            a population gives one per member (a list: each member's block of rows).
     """
 
     def __init__(self, env, policy: Callable, dist, experience: Experience, generator: torch.Generator,
                  initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0):
         self.env, self.policy, self.dist, self.experience = env, policy, dist, experience
-        self.generator, self.state, self.reward_scale = generator, initial_state, float(reward_scale)
+        self.generator, self.state = generator, initial_state
+        if isinstance(reward_scale, (list, tuple)):  # per member: repeat over each member's rows
+            per_row = experience.rows // len(reward_scale)
+            self.reward_scale = np.repeat(np.asarray(reward_scale, np.float32), per_row)
+        else:
+            self.reward_scale = float(reward_scale)
         self.device = experience.device
         self.env_obs, self.env_actions = torch.from_numpy(env.observations), torch.from_numpy(env.actions)
         self.env_masks = getattr(env, "masks", None)  # None: every row is always live
         self.obs_stage = torch.empty_like(self.env_obs, device=self.device) if self.device.type != "cpu" else None
         self.done = np.ones(experience.rows, dtype=bool)  # the first step of a run starts episodes
 
-    def collect(self, episodes: EpisodeWindow) -> tuple[float, float]:
+    def collect(self, episodes: list[EpisodeWindow | None]) -> tuple[float, float]:
         """Fill one batch of ``experience`` and its bootstrap values; finished episodes go to
-        ``episodes``. Returns the seconds spent (stepping the env, everything else)."""
+        ``episodes`` (one window per population member; None: that member's are dropped).
+        Returns the seconds spent (stepping the env, everything else)."""
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
         clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
@@ -68,8 +75,8 @@ class Collector:
                 host["terminals"][:, t] = terminals
                 host["truncations"][:, t] = truncations
                 np.logical_or(terminals, truncations, out=done)
-                if infos and "episodes" in infos:  # an env that drains its stats into infos itself
-                    episodes.add(infos)
+                if infos and "episodes" in infos and episodes[0] is not None:  # an env that drains
+                    episodes[0].add(infos)                                       # its stats into infos
                 t_env += t2 - t1
                 t_fwd += t1 - t0 + clock() - t2
             t0 = clock()
@@ -79,7 +86,10 @@ class Collector:
             exp.next_values.copy_(next_value)
             self.state = None if state is None else tuple(s.clone() for s in state)
             t_fwd += clock() - t0
-        episodes.add(env.episode_stats())
+        drained = env.member_episode_stats() if len(episodes) > 1 else [env.episode_stats()]
+        for window, stats in zip(episodes, drained):
+            if window is not None:
+                window.add(stats)
         return t_env, t_fwd
 
     def _observations(self) -> torch.Tensor:

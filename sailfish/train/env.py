@@ -13,6 +13,9 @@ import importlib
 import os
 from typing import Any, Callable
 
+import gymnasium
+import numpy as np
+
 import sailfish
 from sailfish.train.config import Config
 
@@ -95,3 +98,29 @@ def env_label(env, config: Config) -> str:
     """The name a run is filed under: the env's own (``env.name``, a spec id), else ``config.env``."""
     name = getattr(env, "name", None) or getattr(getattr(env, "spec", None), "id", None) or config.env or "env"
     return str(name).replace(os.sep, "_")
+
+
+def make_member_env(configs: list[Config]):
+    """One vector env for a population: member k steps its own ``configs[k].num_envs`` envs seeded
+    from ``configs[k].seed`` (so its streams are a solo run's with that seed), on its own block of rows.
+
+    Native envs step in place over their block; Python envs through their backend, copied per step.
+    """
+    from sailfish.vector.members import MemberEnvs
+
+    config = configs[0]
+    check_env_name(config.env)
+    if is_python_env(config.env):
+        return MemberEnvs.wrap([make_env(c) for c in configs])
+    try:
+        spec = sailfish.envs.spec(config.env, **config.env_config)
+    except ValueError as e:
+        raise ValueError(f"env_config: {e}") from None
+    box = isinstance(spec.action_space, gymnasium.spaces.Box)
+
+    def member(k: int, buffers):
+        return sailfish.make(config.env, num_envs=config.num_envs, seed=configs[k].seed,
+                             num_threads=config.num_threads, log_interval=0, buffers=buffers, **config.env_config)
+
+    return MemberEnvs(member, len(configs), config.num_envs * spec.agents_per_env, spec.observation_space,
+                      spec.action_space, np.float32 if box else np.int32)

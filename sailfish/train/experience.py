@@ -30,11 +30,13 @@ LEARNER_FIELDS = ("actions", "logprobs", "values", "advantages", "returns", "rat
 
 @dataclass
 class Minibatch:
-    """Whole segments of experience, ``[segments, segment_length, ...]`` each.
+    """Whole segments of experience.
 
-    ``live``: mean-1 sample weights that are 0 on padding rows (None when every row is live);
-    ``weights``: prioritized sampling's importance weights per segment ``[segments, 1]`` (or None);
-    ``index``: the segments' indices in the batch (None: the whole batch, in order);
+    Shapes are ``[members, segments, segment_length, ...]``: every member's own segments (one member:
+    the ordinary run). ``live``: mean-1 sample weights (per member) that are 0 on padding rows (None
+    when every row is live); ``weights``: prioritized sampling's importance weights per segment
+    ``[members, segments, 1]`` (or None); ``index``: the segments' indices ``[members, n]`` within
+    each member's block (None: the whole batch, in order);
     ``state``: recurrent state before each segment's first step (None for feedforward policies).
     """
 
@@ -68,11 +70,16 @@ class Experience:
 
     def __init__(self, rows: int, steps: int, segment_length: int, obs_shape: Sequence[int], obs_dtype,
                  action_shape: Sequence[int], action_dtype: torch.dtype, device: torch.device,
-                 state_shapes: Sequence[Sequence[int]] | None = None, mirror: bool | None = None):
+                 state_shapes: Sequence[Sequence[int]] | None = None, mirror: bool | None = None,
+                 members: int = 1):
         if steps % segment_length:
             raise ValueError(f"bptt_horizon: must divide rollout_steps ({steps}), got {segment_length}")
+        if rows % members:
+            raise ValueError(f"population: {members} members cannot share {rows} env rows evenly")
         self.rows, self.steps, self.segment_length = rows, steps, segment_length
         self.num_segments = rows * steps // segment_length
+        self.members = members
+        self.member_segments_count = self.num_segments // members  # each member's segments: a block
         self.device = device = torch.device(device)
         self.mirrored = device.type != "cpu" if mirror is None else bool(mirror)
         host = dict(pin_memory=True) if device.type == "cuda" else {}
@@ -128,51 +135,62 @@ class Experience:
         """``x [rows, steps, ...]`` viewed as ``[segments, segment_length, ...]`` (no copy)."""
         return x.view(self.num_segments, self.segment_length, *x.shape[2:])
 
-    def minibatches(self, minibatch_size: int, generator: torch.Generator, live: torch.Tensor | None = None,
+    def member_segments(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [rows, steps, ...]`` viewed as ``[members, segments per member, segment_length, ...]``."""
+        return x.view(self.members, self.member_segments_count, self.segment_length, *x.shape[2:])
+
+    def minibatches(self, minibatch_size: int, generators: Sequence[torch.Generator], live: torch.Tensor | None = None,
                     prio_alpha: float = 0.0, prio_beta: float = 1.0) -> Iterator[Minibatch]:
-        """One epoch's minibatches of ``minibatch_size`` samples (whole segments): a shuffle of the
-        segments, or with ``prio_alpha > 0`` segments drawn with replacement with probability
+        """One epoch's minibatches, each ``[members, minibatch_size / segment_length, segment_length]``
+        (whole segments, every member's own): a shuffle of each member's segments by its generator, or
+        (one member, ``prio_alpha > 0``) segments drawn with replacement with probability
         ∝ (sum |advantage|)^alpha and importance weights (S p)^-prio_beta.
 
-        ``generator`` (a CPU ``torch.Generator``) orders the segments; ``live`` as in ``minibatch``.
+        ``generators``: one CPU ``torch.Generator`` per member; ``live`` as in ``minibatch``.
         """
-        S, per_mb = self.num_segments, minibatch_size // self.segment_length
+        S, per_mb = self.member_segments_count, minibatch_size // self.segment_length
         weights = None
         if prio_alpha > 0:
+            if self.members > 1:
+                raise ValueError("prio_alpha: prioritized sampling is not supported in a population yet")
             magnitude = self.segments(self.advantages).abs()
-            prio = (magnitude if live is None else magnitude * live).sum(1).pow(prio_alpha)
+            prio = (magnitude if live is None else magnitude * self.segments(live)).sum(1).pow(prio_alpha)
             probs = prio / prio.sum()
-            order = torch.multinomial(probs.cpu(), S, replacement=True, generator=generator).to(self.device)
-            weights = (S * probs[order]).pow(-prio_beta)
+            order = torch.multinomial(probs.cpu(), S, replacement=True, generator=generators[0]).to(self.device)
+            weights = (S * probs[order]).pow(-prio_beta)[None]
+            order = order[None]
         elif S == per_mb:  # one minibatch of the whole batch needs no gather: its mean ignores order
             yield self.minibatch(None, live)
             return
         else:
-            order = torch.randperm(S, generator=generator).to(self.device)
+            order = torch.stack([torch.randperm(S, generator=g) for g in generators]).to(self.device)
         for start in range(0, S, per_mb):
-            index = order[start:start + per_mb]
-            yield self.minibatch(index, live, None if weights is None else weights[start:start + per_mb, None])
+            index = order[:, start:start + per_mb]
+            yield self.minibatch(index, live, None if weights is None else weights[:, start:start + per_mb, None])
 
     def minibatch(self, index: torch.Tensor | None, live: torch.Tensor | None = None,
                   weights: torch.Tensor | None = None) -> Minibatch:
-        """The segments ``index`` (None: the whole batch in order, no gather).
+        """Segments ``index [members, n]`` of each member's (None: the whole batch in order, no gather).
 
-        ``live``: per-sample live flags as floats ``[segments, segment_length]`` of the whole batch
-        (None when every row is live); the minibatch's are rescaled to mean 1.
+        ``live``: per-sample live flags as floats ``[rows, steps]`` (None when every row is live);
+        each member's share of the minibatch is rescaled to mean 1.
         """
-        seg = self.segments
-        take = (lambda x: x) if index is None else (lambda x: x[index])  # noqa: E731
+        members = torch.arange(self.members, device=self.device)[:, None]
+        pick = (lambda x: x) if index is None else (lambda x: x[members, index])  # noqa: E731
+        take = lambda x: pick(self.member_segments(x))  # noqa: E731
         mb_live = None
         if live is not None:
             mb_live = take(live)
-            mb_live = mb_live * (mb_live.numel() / mb_live.sum().clamp(min=1.0))
+            counts = mb_live.reshape(self.members, -1)
+            scale = counts.shape[1] / counts.sum(1).clamp(min=1.0)
+            mb_live = mb_live * scale.view(-1, *([1] * (mb_live.dim() - 1)))
         state = None
-        if self.segment_state is not None:
-            state = tuple(take(s.reshape(self.num_segments, *s.shape[2:])) for s in self.segment_state)
-        return Minibatch(obs=take(seg(self.obs)), actions=take(seg(self.actions)),
-                         logprobs=take(seg(self.logprobs)), values=take(seg(self.values)),
-                         advantages=take(seg(self.advantages)), returns=take(seg(self.returns)),
-                         starts=take(seg(self.starts)), live=mb_live, weights=weights, index=index, state=state)
+        if self.segment_state is not None:  # [rows, segments per row, ...]: one state per segment
+            state = tuple(pick(s.reshape(self.members, self.member_segments_count, *s.shape[2:]))
+                          for s in self.segment_state)
+        return Minibatch(obs=take(self.obs), actions=take(self.actions), logprobs=take(self.logprobs),
+                         values=take(self.values), advantages=take(self.advantages), returns=take(self.returns),
+                         starts=take(self.starts), live=mb_live, weights=weights, index=index, state=state)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every field of the current batch by name (the device side), for tests and inspection."""
