@@ -26,7 +26,9 @@ def test_ablation_runs_every_variant_and_seed_then_resumes_without_rerunning(tmp
     assert rows[0]["baseline"] == "True" and rows[0]["p_improve"] == "nan"
     assert 0.0 <= float(rows[1]["p_improve"]) <= 1.0 and rows[1]["runs"] == "2"
     assert float(rows[1]["iqm_ci_low"]) <= float(rows[1]["iqm"]) <= float(rows[1]["iqm_ci_high"])
-    assert (study / "report.md").read_text().count("|") > 10
+    report_md = (study / "report.md").read_text()
+    assert report_md.count("|") > 10 and "Ran as: populations" in report_md
+    assert {json.loads(p.read_text())["mode"] for p in results} == {"population"}
     assert (study / "score_vs_wallclock.png").stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "ran 4 runs" in out and "IQM" in out
@@ -60,3 +62,30 @@ def test_grid_variants_are_named_by_their_values_and_the_first_is_the_baseline()
     assert baseline_of(variants) == "lr=1e-3_clip_coef=0.1"
     named = build_variants(["lr=1e-3"], ["fast:lr=3e-3,update_epochs=2", "baseline"])
     assert baseline_of(named) == "baseline" and named[0].overrides == {"lr": "3e-3", "update_epochs": "2"}
+
+
+def test_population_off_runs_one_process_per_run_and_the_report_says_so(tmp_path):
+    args = ["ablate", "cartpole", "--seeds", "2", "--set", "lr=3e-3,5e-3", "--total-steps", "4096",
+            "--workers", "2", "--study", "off", "--population", "off", "--runs-dir", str(tmp_path)]
+    assert main(args) == 0
+    results = sorted((tmp_path / "off").glob("*/seed*/result.json"))
+    assert len(results) == 4 and {json.loads(p.read_text())["mode"] for p in results} == {"one process per run"}
+    assert "Ran as: one process per run" in (tmp_path / "off" / "report.md").read_text()
+
+
+def test_runs_that_differ_in_structure_go_to_separate_populations():
+    from sailfish.ablate import population_jobs
+    from sailfish.ablate.spec import RunSpec
+
+    def spec(variant, seed, **overrides):
+        return RunSpec(env="cartpole", variant=variant, seed=seed, overrides=overrides, seed_dir=f"/x/{variant}/{seed}",
+                       metric="return", final_episodes=0)
+
+    todo = [spec("a", s, lr="1e-3") for s in range(3)] + [spec("b", s, hidden_size="32") for s in range(3)]
+    jobs = population_jobs(todo, workers=2)
+    assert sorted(sorted(s.variant for s in job) for job in jobs) == [["a"] * 3, ["b"] * 3]
+    jobs = population_jobs(todo[:4], workers=2)  # 'a' x 3 and 'b' x 1: already two populations
+    assert sorted(len(job) for job in jobs) == [1, 3]
+    (one,) = [population_jobs(todo[:3], workers=1)]
+    assert len(one) == 1 and len(one[0]) == 3
+    assert sorted(len(job) for job in population_jobs(todo[:3], workers=2)) == [1, 2]  # split over the cores

@@ -88,3 +88,19 @@ def test_train_takes_a_bare_gymnasium_id_and_the_old_log_interval_flag(tmp_path)
     assert "log_seconds" in out.stderr  # the old flag still works, with a warning naming the new one
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("CartPole-v1-") and (run_dir / "metrics.csv").exists()
+
+
+def test_train_seeds_trains_a_population_prints_the_iqm_and_resumes(tmp_path):
+    common = ["--num-envs", "8", "--rollout-steps", "32", "--minibatch-size", "256", "--quiet",
+              "--runs-dir", str(tmp_path / "runs"), "--checkpoint-interval", "1"]
+    out = sailfish("train", "cartpole", "--seeds", "3", "--total-steps", "512", *common, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[-4:-1]] == ["member 0 (seed 0)", "member 1 (seed 1)",
+                                                            "member 2 (seed 2)"]
+    assert lines[-1].startswith("IQM over 3 seeds:") and "95% CI" in lines[-1]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    out = sailfish("train", "cartpole", "--resume", str(run_dir), "--total-steps", "1024", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    from sailfish.train.checkpoint import checkpoint_paths, load_checkpoint
+    assert all(load_checkpoint(checkpoint_paths(run_dir / f"member{k}")[-1])["global_step"] == 1024 for k in range(3))

@@ -1,4 +1,5 @@
-"""Ablations: every variant × seed as an ordinary training run in a pool of worker processes, then
+"""Ablations: every variant × seed as an ordinary training run in a pool of worker processes (runs
+that share their structure trained together as one population per worker), then
 IQM with stratified bootstrap CIs, probability of improvement over the baseline and score-vs-wallclock
 plots (``sailfish.ablate.report``). This package launches runs; it never trains in its own process.
 
@@ -51,7 +52,8 @@ def validate(env: str, variants: list[Variant], common: dict[str, Any]) -> None:
 
 def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs_dir: str = "runs",
                  common: dict[str, Any] | None = None, workers: int = 2, metric: str = "return",
-                 final_episodes: int = 0, isolate: bool = False, console=None, progress: bool = True) -> Outcome:
+                 final_episodes: int = 0, isolate: bool = False, console=None, progress: bool = True,
+                 population: bool = True) -> Outcome:
     """Run the missing runs of ``variants × seeds`` and write the report.
 
     Args:
@@ -66,6 +68,9 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
         isolate: a fresh process per run instead of reusing workers (forked from the preloaded server,
             so it costs a fork, not a torch import).
         console: a ``rich.console.Console`` for the progress bar and table (None = a new one).
+        population: train runs that share their structure (all keys but the per-member scalars of
+            ``sailfish.train.config.PER_MEMBER``) as populations, one per worker (``Trainer`` with a
+            list of configs); False: one process per run.
     """
     from rich.console import Console
 
@@ -85,13 +90,16 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
     failures: dict[str, str] = {}
     start = time.perf_counter()
     if todo:
-        ran, failures = _execute(todo, workers, isolate, context, console, progress)
+        jobs = population_jobs(todo, workers) if population else [[spec] for spec in todo]
+        ran, failures = _execute(jobs, workers, isolate, context, console, progress, population)
     wall = time.perf_counter() - start
     names = [v.name for v in variants]
     results = [r for r in report.load_results(study_dir) if r["variant"] in names and r["seed"] < seeds]
     base = baseline_of(variants)
     rows = report.summarize(results, names, base, {v.name: {**common, **v.overrides} for v in variants})
-    report.write_report(study_dir, rows, env, metric, seeds, failures)
+    mode = "populations (runs sharing their structure trained together, one population per worker)" \
+        if population else "one process per run"
+    report.write_report(study_dir, rows, env, metric, seeds, failures, mode=mode)
     try:
         report.plot_score_vs_wallclock(study_dir, results, names, metric)
     except MissingExtra as e:  # report.md and report.csv hold every number; the plot is extra
@@ -125,36 +133,58 @@ def _import_plotting() -> None:
     import matplotlib.pyplot  # noqa: F401
 
 
-def _execute(todo: list[RunSpec], workers: int, isolate: bool, context, console, progress: bool):
+def population_jobs(todo: list[RunSpec], workers: int) -> list[list[RunSpec]]:
+    """Runs grouped into populations: runs whose configs share their structure go together; while
+    there are fewer populations than workers, the largest is split so every core trains one."""
+    from sailfish.train.config import Config, structure_key
+
+    groups: dict[tuple, list[RunSpec]] = {}
+    for spec in todo:
+        groups.setdefault(structure_key(Config.load(spec.env, spec.overrides)), []).append(spec)
+    jobs = list(groups.values())
+    while len(jobs) < workers and max(len(j) for j in jobs) > 1:
+        jobs.sort(key=len)
+        big = jobs.pop()
+        jobs += [big[:len(big) // 2], big[len(big) // 2:]]
+    return jobs
+
+
+def _execute(jobs: list[list[RunSpec]], workers: int, isolate: bool, context, console, progress: bool,
+             population: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from sailfish.ablate.worker import run_one
+    from sailfish.ablate.worker import run_one, run_population
 
     ran, failures = [], {}
     columns = (TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))
     with Progress(*columns, console=console, disable=not progress) as bar:
-        task = bar.add_task("", total=len(todo))
+        total = sum(len(job) for job in jobs)
+        task = bar.add_task("", total=total)
         kwargs = dict(max_tasks_per_child=1) if isolate else {}
-        pool_size = max(1, min(workers, len(todo)))
+        pool_size = max(1, min(workers, len(jobs)))
         with cf.ProcessPoolExecutor(max_workers=pool_size, mp_context=context, **kwargs) as pool:
-            futures = {pool.submit(run_one, s): s for s in todo}
+            futures = {(pool.submit(run_population, job) if population else pool.submit(run_one, job[0])): job
+                       for job in jobs}
             prefetch = None
             for done, fut in enumerate(cf.as_completed(futures), 1):
-                if prefetch is None and len(todo) - done < pool_size:
+                if prefetch is None and len(jobs) - done < pool_size:
                     # A worker has nothing left to run: its core imports the plotting stack for the
                     # report meanwhile (~0.7 s that would otherwise come after the last run).
                     prefetch = threading.Thread(target=_import_plotting, daemon=True)
                     prefetch.start()
-                spec = futures[fut]
-                label = f"{spec.variant}/seed{spec.seed}"
+                job = futures[fut]
+                labels = [f"{spec.variant}/seed{spec.seed}" for spec in job]
                 try:
-                    ran.append(fut.result())
+                    result = fut.result()
+                    ran += result if population else [result]
                 except cf.process.BrokenProcessPool:  # a worker died (crash, kill): the pool is gone
-                    failures[label] = "its worker process died (crash or kill); it runs again next time"
-                except Exception as e:  # one failed run never stops the ablation
-                    failures[label] = f"{type(e).__name__}: {e}"
-                    Path(spec.seed_dir).mkdir(parents=True, exist_ok=True)
-                    (Path(spec.seed_dir) / "error.txt").write_text(failures[label] + "\n")
-                bar.update(task, advance=1, description=label)
+                    for label in labels:
+                        failures[label] = "its worker process died (crash or kill); it runs again next time"
+                except Exception as e:  # one failed run (or population) never stops the ablation
+                    for spec, label in zip(job, labels):
+                        failures[label] = f"{type(e).__name__}: {e}"
+                        Path(spec.seed_dir).mkdir(parents=True, exist_ok=True)
+                        (Path(spec.seed_dir) / "error.txt").write_text(failures[label] + "\n")
+                bar.update(task, advance=len(job), description=labels[-1])
     return ran, failures

@@ -67,7 +67,7 @@ def table_lines(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
 
 
 def write_report(study_dir: Path, rows: list[dict[str, Any]], env: str, metric: str, seeds: int,
-                 failures: dict[str, str]) -> None:
+                 failures: dict[str, str], mode: str = "one process per run") -> None:
     """``report.csv`` (numbers) and ``report.md`` (the table plus how to read it)."""
     with open(study_dir / "report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS)
@@ -80,7 +80,7 @@ def write_report(study_dir: Path, rows: list[dict[str, Any]], env: str, metric: 
              "int(0.25 n) runs at each end, scipy.stats.trim_mean(x, 0.25) as rliable reports it), "
              "stratified percentile bootstrap (Agarwal et al. 2021). P(improve): probability that a run "
              "of the variant beats a run of the baseline (ties count 1/2), with its bootstrap CI. "
-             "Wallclock: seconds of training per run.", "",
+             "Wallclock: seconds of training per run.", "", f"Ran as: {mode}.", "",
              "| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(c) + " |" for c in cells]
     for r in rows:

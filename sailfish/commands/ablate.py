@@ -38,6 +38,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="episodes averaged into a run's final score (default: the trainer's window, >= num_envs)")
     p.add_argument("--log-seconds", type=float, default=0.2,
                    help="seconds between a run's metric rows (the plot's resolution; default 0.2)")
+    p.add_argument("--population", choices=("on", "off"), default="on",
+                   help="on (default): runs sharing their structure train together as one population per "
+                        "worker; off: one process per run")
     p.add_argument("--isolate", action="store_true",
                    help="a fresh worker process per run (forked from a server that imported torch once)")
     p.set_defaults(run=run)
@@ -95,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
     study = args.study or default_study(args.env, variants, common)
     console = Console()
     console.print(f"study [bold]{study}[/bold]: {len(variants)} variants x {args.seeds} seeds, "
-                  f"{args.workers} workers, baseline {baseline_of(variants)!r}")
+                  f"{args.workers} workers, baseline {baseline_of(variants)!r}, "
+                  f"{'populations' if args.population == 'on' else 'one process per run'}")
     try:
         outcome = run_ablation(args.env, variants, args.seeds, study, runs_dir=args.runs_dir, common=common,
                                workers=args.workers, metric=args.metric, final_episodes=args.final_episodes,
-                               isolate=args.isolate, console=console)
+                               isolate=args.isolate, console=console, population=args.population == "on")
     except ValueError as e:
         fail(COMMAND, str(e))
     report.print_table(console, outcome.rows, f"{study} ({args.env}, final episode {args.metric})")

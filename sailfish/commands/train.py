@@ -27,6 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="run directory to continue from its newest checkpoint")
     p.add_argument("--config", metavar="TOML", help="TOML file of settings, applied before the options")
     p.add_argument("--quiet", action="store_true", help="no dashboard or progress lines")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="train N seeds (seed, seed+1, ...) at once as one population; prints each final "
+                        "return and their interquartile mean with a 95%% bootstrap CI")
     for f in fields(Config):
         if f.name == "env":
             continue
@@ -51,6 +54,13 @@ def build_config(args: argparse.Namespace):
     names = [f.name for f in fields(Config) if f.name != "env"] + list(RENAMED)
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     path = None
+    if args.resume and (Path(args.resume) / "member0").is_dir():  # a population: one config per member
+        dirs = sorted((d for d in Path(args.resume).iterdir() if d.name.startswith("member")),
+                      key=lambda d: int(d.name[6:]))
+        members = [Config.load(args.env, overrides, path=d / "config.toml") for d in dirs]
+        if members[0].env != args.env:
+            raise ValueError(f"--resume: run {args.resume} trained {members[0].env!r}, not {args.env!r}")
+        return members
     if args.resume:
         path = Path(args.resume) / "config.toml"
         if not path.is_file():
@@ -60,28 +70,33 @@ def build_config(args: argparse.Namespace):
     config = Config.load(args.env, overrides, path=path)
     if config.env != args.env:
         raise ValueError(f"--resume: run {args.resume} trained {config.env!r}, not {args.env!r}")
-    return config
+    if args.seeds < 1:
+        raise ValueError(f"--seeds: must be >= 1, got {args.seeds}")
+    return [config.replace(seed=config.seed + i) for i in range(args.seeds)]
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
     from sailfish.train import Trainer, make_env
+    from sailfish.train.env import make_member_env
     from sailfish.ui import make_dashboard
 
     from sailfish.train.env import check_env_name
 
     try:
         check_env_name(args.env)
-        config = build_config(args)
+        members = build_config(args)
+        config = members[0]
         if args.resume:
             from sailfish.train.checkpoint import checkpoint_paths
-            if not checkpoint_paths(args.resume):
-                raise ValueError(f"--resume: no checkpoints in {args.resume}")
-        env = make_env(config)
+            first = Path(args.resume) / "member0" if len(members) > 1 else Path(args.resume)
+            if not checkpoint_paths(first):
+                raise ValueError(f"--resume: no checkpoints in {first}")
+        env = make_env(config) if len(members) == 1 else make_member_env(members)
     except ValueError as e:
         fail(COMMAND, str(e))
     try:
-        trainer = Trainer(env, config=config, resume=args.resume)
+        trainer = Trainer(env, config=members if len(members) > 1 else config, resume=args.resume)
         trainer.start()
     except ValueError as e:
         env.close()
@@ -95,4 +110,22 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         env.close()
+    if len(members) > 1:
+        print_population_scores(trainer)
     return 0
+
+
+def print_population_scores(trainer) -> None:
+    """Each member's final mean return (and when it reached ``target_return``), then their IQM + CI."""
+    from sailfish.stats import iqm_with_ci
+
+    finals = []
+    for k, (member, window) in enumerate(zip(trainer.members, trainer.member_episodes)):
+        final = window.mean("episode_return")
+        finals.append(final)
+        solved = "" if trainer.solved_at[k] is None else f", reached {member.target_return:g} at {trainer.solved_at[k]:.1f} s"
+        print(f"member {k} (seed {member.seed}): return {final:.2f}{solved}")
+    scores = [f for f in finals if f == f]
+    if scores:
+        point, low, high = iqm_with_ci(scores)
+        print(f"IQM over {len(scores)} seeds: {point:.2f} (95% CI {low:.2f} .. {high:.2f})")

@@ -104,3 +104,41 @@ def measured_run(config, metric: str = "return", final_episodes: int = 0,
     return RunResult(final_score=float(final), train_seconds=t2 - t1, run_seconds=t2 - t0,
                      global_step=int(trainer.global_step),
                      run_dir=str(trainer.run_dir) if trainer.run_dir else None, curve=probe.curve)
+
+
+def measured_population(configs, metric: str = "return", final_episodes: int = 0) -> list[RunResult]:
+    """Train ``configs`` (population members sharing their structure) together and measure each member
+    as ``measured_run`` measures a run; ``train_seconds`` of a member that reached ``target_return``
+    is the time it did. Each member writes its run under its own ``runs_dir``; ``curve`` is left empty
+    (each member's ``metrics.csv`` holds it)."""
+    from sailfish.train import Trainer
+    from sailfish.train.env import make_member_env
+    from sailfish.train.metrics import EpisodeWindow
+
+    if metric not in METRICS:
+        raise ValueError(f"metric: must be one of {', '.join(METRICS)}, got {metric!r}")
+    t0 = time.perf_counter()
+    env = make_member_env(list(configs))
+    try:
+        trainer = Trainer(env, config=list(configs))
+        if final_episodes:
+            trainer.member_episodes = [EpisodeWindow(min_episodes=final_episodes) for _ in configs]
+            trainer.episodes = trainer.member_episodes[0]
+        t1 = time.perf_counter()
+        trainer.run()
+        t2 = time.perf_counter()
+    finally:
+        env.close()
+    key = {"return": "episode_return", "score": "score"}[metric]
+    results = []
+    for k, window in enumerate(trainer.member_episodes):
+        final = window.mean(key)
+        if not math.isfinite(final):
+            if window.count == 0:
+                raise RuntimeError(f"member {k}: no episode finished in {trainer.global_step} steps: raise total_steps")
+            raise Diverged(f"member {k}: final {metric} is {final}")
+        solved = trainer.solved_at[k]
+        results.append(RunResult(final_score=float(final), train_seconds=(t2 - t1) if solved is None else solved,
+                                 run_seconds=t2 - t0, global_step=int(trainer.global_step),
+                                 run_dir=str(trainer.run_dirs[k]) if trainer.run_dirs[k] else None, curve=[]))
+    return results

@@ -247,6 +247,16 @@ def to_toml(values: Mapping[str, Any]) -> str:
 
 # ----------------------------------------------------------------------
 _TYPES = {f.name: f.type for f in fields(Config)}
+# Scalars a population member may set for itself (sailfish.train.members); every other key (the
+# policy's shape, the batch layout, the length of the run) is shared, because the members' tensors
+# are stacked and stepped together.
+PER_MEMBER = ("seed", "lr", "clip_coef", "vf_coef", "vf_clip_coef", "ent_coef", "gamma", "gae_lambda",
+              "max_grad_norm", "reward_scale", "rho_clip", "c_clip", "runs_dir")
+
+
+def structure_key(config: Config) -> tuple:
+    """What population members must share: every key but ``PER_MEMBER``'s (equal keys: one population)."""
+    return tuple((k, repr(v)) for k, v in config.to_dict().items() if k not in PER_MEMBER)
 # Old key -> new key: still read (run directories and scripts from before the rename) with a warning.
 RENAMED = {"log_interval": "log_seconds"}
 

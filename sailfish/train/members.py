@@ -13,13 +13,7 @@ from typing import Sequence
 
 import torch
 
-from sailfish.train.config import Config
-
-# Scalars a member may set for itself; every other key (the policy's shape, the batch layout, the
-# length of the run) is shared, because the members' tensors are stacked and stepped together.
-PER_MEMBER = ("seed", "lr", "clip_coef", "vf_coef", "vf_clip_coef", "ent_coef", "gamma", "gae_lambda",
-              "max_grad_norm", "reward_scale", "rho_clip", "c_clip", "runs_dir")
-
+from sailfish.train.config import PER_MEMBER, Config
 
 def check_members(configs: Sequence[Config]) -> None:
     """Raises ``ValueError`` naming the first shared key on which two members differ."""

@@ -129,15 +129,19 @@ class Trainer:
         torch.set_num_threads(cfg.torch_threads)
         if self.resume_dir is not None:
             self.restore(self.resume_dir)
+        elif len({m.runs_dir for m in self.members}) > 1:  # members filed apart (an ablation's runs)
+            self.run_dirs = [new_run_dir(m.runs_dir, env_label(self.env, m)) if m.runs_dir else None
+                             for m in self.members]
         elif cfg.runs_dir:
             self.run_dir = new_run_dir(cfg.runs_dir, env_label(self.env, cfg))
             self.run_dirs = [self.run_dir] if K == 1 else [self.run_dir / f"member{k}" for k in range(K)]
-            for member, path in zip(self.members, self.run_dirs):
+        for member, path in zip(self.members, self.run_dirs):
+            if path is not None and self.resume_dir is None:
                 path.mkdir(exist_ok=True)
                 member.save(path / "config.toml")
-        if self.run_dir is not None:
+        if any(path is not None for path in self.run_dirs):
             from sailfish.loggers import make_run_loggers
-            self.file_loggers = [make_run_loggers(path, member.to_dict(), wandb=member.wandb)
+            self.file_loggers = [None if path is None else make_run_loggers(path, member.to_dict(), wandb=member.wandb)
                                  for member, path in zip(self.members, self.run_dirs)]
         # A resumed run restarts from fresh episodes, seeded apart from the first session's.
         seeds = [c.seed + 1_000_003 * self.update_count for c in self.members]

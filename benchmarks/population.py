@@ -1,0 +1,131 @@
+"""Population training against solo runs, in one run: aggregate training SPS, the compute bound, and
+(``--ablation``) the ablation of issue #13 end to end with and without populations.
+
+- cartpole: one solo run's training SPS, then a population of K (default 20) members, same config;
+  the ratio is the figure. The bound: the policy's matmul FLOPs per sample (rollout forward + update
+  forward/backward, epochs included) against the batched-matmul peak measured on these cores at the
+  population's own layer shape, so "fraction of the bound" says how much of the arithmetic peak the
+  loop keeps.
+- breakout (``--breakout``): a population of 8 on both cores (2 torch threads) against 8 separate runs
+  on the same cores (2 processes at a time, 1 thread each: their summed SPS).
+- ``--ablation``: ``sailfish ablate cartpole --seeds 5 --set lr=2.5e-3,5e-3 --set clip_coef=0.1,0.2``
+  with ``--population on`` then ``off``, wallclock of each (the default total_steps).
+
+    python benchmarks/population.py [--members 20] [--iterations 10] [--breakout] [--ablation]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+from sailfish.train import Config, Trainer, make_env
+from sailfish.train.env import make_member_env
+
+
+def training_sps(env_name: str, members: int, iterations: int, threads: int = 1, **overrides) -> float:
+    """Aggregate samples/s (all members) of ``iterations`` collect + update after 2 warm-up ones."""
+    base = Config.load(env_name, {"runs_dir": "", "total_steps": 10**9, "torch_threads": threads, **overrides})
+    configs = [base.replace(seed=s) for s in range(members)]
+    env = make_env(base) if members == 1 else make_member_env(configs)
+    trainer = Trainer(env, config=configs)
+    for _ in range(2):
+        trainer.iteration()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        trainer.iteration()
+    seconds = time.perf_counter() - start
+    env.close()
+    return iterations * trainer.batch_size * members / seconds
+
+
+def mlp_flops_per_sample(config: Config, obs_size: int, outputs: int) -> float:
+    """Matmul FLOPs one sample of experience costs: its rollout forward, then update_epochs forward +
+    backward passes (backward ~2x forward; the first layer's input gradient is not needed, ignored)."""
+    h = config.hidden_size
+    forward = 2 * (obs_size * h + h * h + h * outputs)
+    return forward + config.update_epochs * 3 * forward
+
+
+def batched_matmul_peak(members: int, rows: int, hidden: int, repeats: int = 20) -> float:
+    """GFLOP/s of ``baddbmm`` at ``[members, rows, hidden] x [members, hidden, hidden]`` (best of repeats)."""
+    x, w, b = torch.randn(members, rows, hidden), torch.randn(members, hidden, hidden), torch.randn(members, 1, hidden)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.baddbmm(b, x, w)
+        best = min(best, time.perf_counter() - start)
+    return 2 * members * rows * hidden * hidden / best / 1e9
+
+
+SOLO_CHILD = r"""
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from population import training_sps
+print(json.dumps(training_sps(sys.argv[1], 1, int(sys.argv[2]))))
+"""
+
+
+def separate_runs_sps(env_name: str, iterations: int, processes: int = 2) -> float:
+    """Summed SPS of ``processes`` solo runs training at the same time (one per core)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    procs = [subprocess.Popen([sys.executable, "-c", SOLO_CHILD, env_name, str(iterations), here],
+                              stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    return sum(json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+
+
+def ablation_seconds(population: str) -> float:
+    with tempfile.TemporaryDirectory() as runs:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sailfish", "ablate", "cartpole", "--seeds", "5", "--set",
+                        "lr=2.5e-3,5e-3", "--set", "clip_coef=0.1,0.2", "--runs-dir", runs,
+                        "--population", population], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--breakout", action="store_true")
+    parser.add_argument("--ablation", action="store_true")
+    args = parser.parse_args()
+    print(f"cpu: {_cpu_model()}, torch {torch.__version__}, load before: {os.getloadavg()[0]:.2f}")
+    torch.set_num_threads(1)
+    config = Config.load("cartpole")
+    solo = training_sps("cartpole", 1, args.iterations)
+    pop = training_sps("cartpole", args.members, args.iterations)
+    flops = mlp_flops_per_sample(config, 4, 3)
+    peak = batched_matmul_peak(args.members, config.minibatch_size, config.hidden_size)
+    bound = peak * 1e9 / flops
+    print(f"cartpole, 1 thread: solo {solo:,.0f} SPS; population of {args.members}: {pop:,.0f} SPS "
+          f"aggregate = {pop / solo:.2f}x solo")
+    print(f"  bound: {flops:,.0f} matmul FLOPs per sample, batched matmul peak {peak:.1f} GFLOP/s here "
+          f"-> {bound:,.0f} SPS; population at {pop / bound:.0%} of it, solo at {solo / bound:.0%}")
+    if args.breakout:
+        separate = separate_runs_sps("breakout", max(2, args.iterations // 5))
+        together = training_sps("breakout", 8, max(2, args.iterations // 5), threads=2)
+        print(f"breakout: population of 8 on 2 threads {together:,.0f} SPS; 8 separate runs, 2 at a time "
+              f"on 1 thread each, {separate:,.0f} SPS summed = {together / separate:.2f}x")
+    if args.ablation:
+        on, off = ablation_seconds("on"), ablation_seconds("off")
+        print(f"ablation cartpole, 4 variants x 5 seeds, 2 workers: populations {on:.1f} s, "
+              f"one process per run {off:.1f} s ({off / on:.2f}x)")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()
