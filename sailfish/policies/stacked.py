@@ -137,3 +137,16 @@ class StackedPolicy(nn.Module):
 
     def observation_norm(self) -> None:
         return None
+
+
+def make_member_policies(env, configs) -> nn.Module:
+    """Each config's default policy (``make_policy``), initialised from its own seed (torch's global
+    generator is left as it was): the policy itself for one config, a ``StackedPolicy`` for several."""
+    from sailfish.policies.models import make_policy
+
+    policies = []
+    for config in configs:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            policies.append(make_policy(env, config))
+    return policies[0] if len(policies) == 1 else StackedPolicy(policies)

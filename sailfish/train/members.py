@@ -88,3 +88,17 @@ def clip_member_grad_norms_(params: list[torch.Tensor], max_norm: float | torch.
     for g in grads:
         g.mul_(scale.view(K, *([1] * (g.dim() - 1))))
     return norms
+
+
+def member_advantages(exp, hp: MemberValues, kernel) -> None:
+    """Advantages and returns of experience ``exp`` by ``kernel`` (``sailfish.train.advantage.compute_advantages``):
+    one call over every row when the members share gamma, lambda and the clips, else one per member
+    on its block of rows (contiguous: rows are member-major)."""
+    keys = ("gamma", "gae_lambda", "rho_clip", "c_clip")
+    K = 1 if all(not isinstance(hp[key], torch.Tensor) for key in keys) else hp.num_members
+    per = exp.rows // K
+    for k in range(K):
+        rows = slice(k * per, (k + 1) * per)
+        kernel(exp.values[rows], exp.rewards[rows], exp.terminals[rows], exp.truncations[rows], exp.ratios[rows],
+               exp.next_values[rows], exp.advantages[rows], *(hp.per_member(key)[k] for key in keys))
+    torch.add(exp.advantages, exp.values, out=exp.returns)

@@ -19,17 +19,18 @@ from typing import Any, Sequence
 
 import torch
 
-from sailfish.policies import make_distribution, make_policy
+from sailfish.policies import make_distribution
+from sailfish.policies.stacked import make_member_policies
 from sailfish.train import ppo
 from sailfish.train.advantage import compute_advantages
-from sailfish.train.checkpoint import load_newest_intact, new_run_dir, save_checkpoint
 from sailfish.train.collector import Collector
 from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
-from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_means,
-                                    normalize_member_advantages)
+from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_advantages,
+                                    member_means, normalize_member_advantages)
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
+from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
 
 
@@ -70,7 +71,7 @@ class Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.shuffle_rngs = [torch.Generator().manual_seed(c.seed) for c in self.members]
         if policy is None:
-            policy = self._make_policy(env)
+            policy = make_member_policies(env, self.members)
         self.policy = policy.to(self.device)
         self.dist = getattr(self.policy, "dist", None) or make_distribution(env.single_action_space)
         self.recurrent = bool(getattr(self.policy, "is_recurrent", False))
@@ -102,23 +103,10 @@ class Trainer:
         self.solved_at: list[float | None] = [None] * K  # elapsed seconds when a member reached target_return
         self.timers = dict.fromkeys(TIMERS, 0.0)
         self.last_update: LastUpdate | None = None
-        self.run_dir: Path | None = None
-        self.run_dirs: list[Path | None] = [None] * K
-        self.file_loggers: list[Any] = [None] * K
+        self.files = RunFiles(self.members)
         self.started = False
         self.session_start = time.perf_counter()
         self.elapsed_before = 0.0  # wallclock of earlier sessions of a resumed run
-
-    def _make_policy(self, env) -> torch.nn.Module:
-        policies = []
-        for member in self.members:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(member.seed)
-                policies.append(make_policy(env, member))
-        if len(policies) == 1:
-            return policies[0]
-        from sailfish.policies.stacked import StackedPolicy
-        return StackedPolicy(policies)
 
     # ------------------------------------------------------------------ the run
     def start(self) -> None:
@@ -129,20 +117,9 @@ class Trainer:
         torch.set_num_threads(cfg.torch_threads)
         if self.resume_dir is not None:
             self.restore(self.resume_dir)
-        elif len({m.runs_dir for m in self.members}) > 1:  # members filed apart (an ablation's runs)
-            self.run_dirs = [new_run_dir(m.runs_dir, env_label(self.env, m)) if m.runs_dir else None
-                             for m in self.members]
-        elif cfg.runs_dir:
-            self.run_dir = new_run_dir(cfg.runs_dir, env_label(self.env, cfg))
-            self.run_dirs = [self.run_dir] if K == 1 else [self.run_dir / f"member{k}" for k in range(K)]
-        for member, path in zip(self.members, self.run_dirs):
-            if path is not None and self.resume_dir is None:
-                path.mkdir(exist_ok=True)
-                member.save(path / "config.toml")
-        if any(path is not None for path in self.run_dirs):
-            from sailfish.loggers import make_run_loggers
-            self.file_loggers = [None if path is None else make_run_loggers(path, member.to_dict(), wandb=member.wandb)
-                                 for member, path in zip(self.members, self.run_dirs)]
+        else:
+            self.files.create(env_label(self.env, cfg))
+        self.files.open_loggers()
         # A resumed run restarts from fresh episodes, seeded apart from the first session's.
         seeds = [c.seed + 1_000_003 * self.update_count for c in self.members]
         self.env.reset(seed=seeds[0] if K == 1 else seeds)
@@ -166,9 +143,9 @@ class Trainer:
                     metrics, last_log = self.metrics(), t0
                     if self.logger is not None:
                         self.logger.log(metrics, self.global_step)
-                    for k, logger in enumerate(self.file_loggers):
-                        if logger is not None and (self.solved_at[k] is None or k in newly or done):
-                            logger.log(self.metrics(k), self.global_step)
+                    for k in range(self.num_members):
+                        if self.solved_at[k] is None or k in newly or done:
+                            self.files.log(k, self.metrics(k), self.global_step)
                 self.timers["other"] += time.perf_counter() - t0
                 if done:
                     break
@@ -240,17 +217,8 @@ class Trainer:
         return lrs
 
     def compute_advantages(self) -> None:
-        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``.
-        Members with their own gamma / lambda / clips get one kernel call each, on their block of rows."""
-        exp, hp, K = self.experience, self.hp, self.num_members
-        keys = ("gamma", "gae_lambda", "rho_clip", "c_clip")
-        shared = all(not isinstance(hp[key], torch.Tensor) for key in keys)
-        blocks = [slice(None)] if shared else [slice(k * self.rows // K, (k + 1) * self.rows // K) for k in range(K)]
-        for k, rows in enumerate(blocks):
-            gamma, lam, rho, c = (hp.per_member(key)[k] for key in keys)
-            compute_advantages(exp.values[rows], exp.rewards[rows], exp.terminals[rows], exp.truncations[rows],
-                               exp.ratios[rows], exp.next_values[rows], exp.advantages[rows], gamma, lam, rho, c)
-        torch.add(exp.advantages, exp.values, out=exp.returns)
+        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``."""
+        member_advantages(self.experience, self.hp, compute_advantages)
 
     def loss(self, mb: Minibatch, stats: UpdateStats) -> torch.Tensor:
         """PPO's clipped policy loss + vf_coef x value loss - ent_coef x entropy (each member's own mean)."""
@@ -331,11 +299,8 @@ class Trainer:
 
     def restore(self, run_dir: str | os.PathLike) -> Path:
         """Load the newest intact checkpoint(s) of ``run_dir`` and continue that run; returns the file."""
-        K = self.num_members
-        dirs = [Path(run_dir)] if K == 1 else [Path(run_dir) / f"member{k}" for k in range(K)]
-        for k, path in enumerate(dirs):
-            found, payload = load_newest_intact(path)
-            if K == 1:
+        for k, (path, payload) in enumerate(self.files.resume(run_dir)):
+            if self.num_members == 1:
                 self.policy.load_state_dict(payload["policy"])
                 self.optimizer.load_state_dict(payload["optimizer"])
             else:
@@ -348,14 +313,23 @@ class Trainer:
                 self.update_count = int(payload["update"])
                 self.generator.set_state(payload["generator"])
                 self.elapsed_before = float(payload.get("elapsed_s", 0.0))
-                self.resumed_from = found
-        self.run_dir, self.run_dirs = Path(run_dir), dirs
+                self.resumed_from = path
         return self.resumed_from
 
     def save(self) -> list[Path]:
         """Write a checkpoint of the current update to each member's run directory (none without one)."""
-        return [save_checkpoint(path, self.update_count, self.state_dict(k), keep=self.config.keep_checkpoints)
-                for k, path in enumerate(self.run_dirs) if path is not None]
+        saved = [self.files.save(k, self.update_count, self.state_dict(k)) for k in range(self.num_members)]
+        return [path for path in saved if path is not None]
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run's directory (a population's holds ``member<k>/``); None when nothing is written."""
+        return self.files.root
+
+    @property
+    def run_dirs(self) -> list[Path | None]:
+        """Each member's run directory."""
+        return self.files.dirs
 
     # ------------------------------------------------------------------ output
     def _message(self, text: str) -> None:
@@ -364,10 +338,10 @@ class Trainer:
 
     def close(self) -> None:
         """Flush and close the loggers (the env is the caller's)."""
-        for logger in [self.logger, *self.file_loggers]:
-            if logger is not None:
-                logger.close()
-        self.logger, self.file_loggers = None, [None] * self.num_members
+        if self.logger is not None:
+            self.logger.close()
+        self.logger = None
+        self.files.close()
 
     # ------------------------------------------------------------------ old names (one release)
     def learn(self) -> None:
