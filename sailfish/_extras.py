@@ -20,10 +20,9 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "matplotlib": ("plot", "matplotlib"),
     "PIL": ("plot", "pillow"),
     "wandb": ("wandb", "wandb"),
-    "pettingzoo": ("pettingzoo", "pettingzoo"),
+    "pettingzoo": ("pettingzoo", "pettingzoo"),  # NativeParallelEnv (sailfish.emulation.native_parallel)
     "ale_py": ("atari", "ale-py"),  # atari:<game> (sailfish.vector.atari)
-    "mujoco": ("mujoco", "mujoco"),  # gym:Hopper-v5 and the other MuJoCo tasks (Gymnasium imports it)
-    "stable_baselines3": ("bench", "stable-baselines3"),  # benchmarks/mujoco.py's baseline  # NativeParallelEnv (sailfish.emulation.native_parallel)
+    "mujoco": ("mujoco", "mujoco"),  # gym:Hopper-v5 and Gymnasium's other MuJoCo tasks (sailfish.train.env)
 }
 
 
