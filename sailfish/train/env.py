@@ -132,7 +132,8 @@ def _make(config: Config, num_envs: int, seed: int):
 def env_spaces(name: str, env_config: dict | None = None):
     """``(observation_space, action_space)`` of one agent of env ``name``, without building a vector
     env (a native env's spec; a Gymnasium env made once and closed); None for a factory path, whose
-    spaces are only known by calling it."""
+    spaces are only known by calling it, and for an env that cannot be made here (``make_env`` then
+    says why)."""
     env_config = dict(env_config or {})
     if name.startswith("atari:"):
         return None
@@ -140,8 +141,10 @@ def env_spaces(name: str, env_config: dict | None = None):
     if gym_id is not None:
         import gymnasium
 
-        _require_simulator(gym_id)
-        env = gymnasium.make(gym_id, **env_config)
+        try:
+            env = gymnasium.make(gym_id, **env_config)
+        except Exception:  # a missing dependency or bad env_config: make_env reports it with the fix
+            return None
         try:
             return env.observation_space, env.action_space
         finally:
