@@ -21,6 +21,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "PIL": ("plot", "pillow"),
     "wandb": ("wandb", "wandb"),
     "pettingzoo": ("pettingzoo", "pettingzoo"),  # NativeParallelEnv (sailfish.emulation.native_parallel)
+    "ale_py": ("atari", "ale-py"),  # atari:<game> (sailfish.vector.atari)
+    "mujoco": ("mujoco", "mujoco"),  # gym:Hopper-v5 and Gymnasium's other MuJoCo tasks (sailfish.train.env)
 }
 
 

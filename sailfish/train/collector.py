@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import gymnasium
 import numpy as np
 import torch
 
@@ -45,6 +46,15 @@ class Collector:
         self.env_masks = getattr(env, "masks", None)  # None: every row is always live
         self.obs_stage = torch.empty_like(self.env_obs, device=self.device) if self.device.type != "cpu" else None
         self.done = np.ones(experience.rows, dtype=bool)  # the first step of a run starts episodes
+        # A Gaussian's samples are unbounded: the env gets them clipped to its Box, the experience keeps
+        # the sampled ones, so log-probabilities (and the loss) are those of what was sampled.
+        space = getattr(env, "single_action_space", None)
+        self.action_low = self.action_high = None
+        if isinstance(space, gymnasium.spaces.Box):
+            low, high = (torch.tensor(np.broadcast_to(b, space.shape), dtype=torch.float32, device=self.device)
+                         for b in (space.low, space.high))
+            if bool(torch.isfinite(low).any() | torch.isfinite(high).any()):
+                self.action_low, self.action_high = low, high
 
     def collect(self, episodes: list[EpisodeWindow | None]) -> tuple[float, float]:
         """Fill one batch of ``experience`` and its bootstrap values; finished episodes go to
@@ -65,7 +75,10 @@ class Collector:
                     state = self._reset_state(state, t)
                 params, value, state = policy(self._observations(), state)
                 actions, logprob = dist.sample(params, self.generator)
-                self.env_actions.copy_(actions)
+                if self.action_low is None:
+                    self.env_actions.copy_(actions)
+                else:
+                    self.env_actions.copy_(torch.clamp(actions, self.action_low, self.action_high))
                 for column, x in zip(exp.step_columns[t], (actions, logprob, value)):
                     column.copy_(x)
                 t1 = clock()

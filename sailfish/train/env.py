@@ -4,8 +4,12 @@
 - a native env name (``sailfish envs``): ``sailfish.make``, stepped in C;
 - ``gym:<id>`` or a bare registered Gymnasium id (``gym:CartPole-v1``, ``CartPole-v1``): a
   Gymnasium env, through ``config.backend`` (a native name wins over a Gymnasium id);
+- ``atari:<game>`` (``atari:Pong``, ``atari:Breakout``): ale-py's ``AtariVectorEnv`` with the standard
+  preprocessing (``sailfish.vector.AtariVecEnv``; the ``[atari]`` extra), ``config.num_threads`` C++ threads;
 - ``<module>:<callable>``: an import path to a factory returning a Gymnasium env or a PettingZoo
   ``ParallelEnv`` (``mypkg.envs:make_world``), through ``config.backend``.
+
+With ``config.reward_norm`` the env is wrapped in ``sailfish.vector.NormalizeReward``.
 """
 from __future__ import annotations
 
@@ -21,7 +25,10 @@ from sailfish.train.config import Config
 
 
 def is_python_env(name: str) -> bool:
-    """True for ``gym:<id>``, Gymnasium ids and ``module:callable`` names (emulated), False for native names."""
+    """True for ``gym:<id>``, Gymnasium ids and ``module:callable`` names (emulated), False for native
+    names and ``atari:<game>``."""
+    if name.startswith("atari:"):
+        return False
     return ":" in name or (name not in sailfish.envs.names() and _gymnasium_id(name))
 
 
@@ -57,11 +64,28 @@ def resolve_factory(name: str) -> Callable[[], Any]:
     return factory
 
 
+def _require_simulator(gym_id: str) -> None:
+    """A MuJoCo task without mujoco installed: one line naming the extra (``MissingExtra``)."""
+    import gymnasium
+
+    entry_point = str(gymnasium.spec(gym_id).entry_point)
+    if entry_point.startswith("gymnasium.envs.mujoco"):
+        from sailfish._extras import require
+
+        require("mujoco", f"gym:{gym_id}")
+
+
 def check_env_name(name: str) -> None:
-    """Raises ``ValueError`` if ``name`` is neither a native env, a Gymnasium id nor a factory path."""
-    if name.startswith("gym:"):
+    """Raises ``ValueError`` if ``name`` is neither a native env, a Gymnasium id, ``atari:<game>`` nor
+    a factory path (``MissingExtra`` when the package it needs is not installed)."""
+    if name.startswith("atari:"):
+        from sailfish.vector.atari import rom_name
+
+        rom_name(name[6:])
+    elif name.startswith("gym:"):
         if not _gymnasium_id(name[4:]):
             raise ValueError(f"env: unknown Gymnasium id {name[4:]!r}")
+        _require_simulator(name[4:])
     elif ":" in name:
         resolve_factory(name)
     elif name not in sailfish.envs.names() and not _gymnasium_id(name):
@@ -78,7 +102,21 @@ def make_env(config: Config, num_envs: int | None = None, seed: int | None = Non
     num_envs = config.num_envs if num_envs is None else num_envs
     seed = config.seed if seed is None else seed
     check_env_name(config.env)
+    env = _make(config, num_envs, seed)
+    if config.reward_norm:
+        from sailfish.vector.normalize import NormalizeReward
+
+        env = NormalizeReward(env, gamma=config.gamma)
+    return env
+
+
+def _make(config: Config, num_envs: int, seed: int):
     try:
+        if config.env.startswith("atari:"):
+            from sailfish.vector.atari import AtariVecEnv
+
+            return AtariVecEnv(config.env[6:], num_envs, seed=seed, num_threads=config.num_threads,
+                               **config.env_config)
         if not is_python_env(config.env):
             return sailfish.make(config.env, num_envs=num_envs, seed=seed, num_threads=config.num_threads,
                                  log_interval=0, **config.env_config)
@@ -90,8 +128,34 @@ def make_env(config: Config, num_envs: int | None = None, seed: int | None = Non
         extra = dict(config.env_config) if isinstance(creator, str) else {}
         return sailfish.vector.make(creator, num_envs=num_envs, backend=config.backend,
                                     num_workers=config.num_workers or None, seed=seed, log_interval=0, **extra)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise ValueError(f"env_config: {e}") from None
+
+
+def env_spaces(name: str, env_config: dict | None = None):
+    """``(observation_space, action_space)`` of one agent of env ``name``, without building a vector
+    env (a native env's spec; a Gymnasium env made once and closed); None for a factory path, whose
+    spaces are only known by calling it, and for an env that cannot be made here (``make_env`` then
+    says why)."""
+    env_config = dict(env_config or {})
+    if name.startswith("atari:"):
+        return None
+    gym_id = gymnasium_id(name)
+    if gym_id is not None:
+        import gymnasium
+
+        try:
+            env = gymnasium.make(gym_id, **env_config)
+        except Exception:  # a missing dependency or bad env_config: make_env reports it with the fix
+            return None
+        try:
+            return env.observation_space, env.action_space
+        finally:
+            env.close()
+    if ":" in name or name not in sailfish.envs.names():
+        return None
+    spec = sailfish.envs.spec(name, **env_config)
+    return spec.observation_space, spec.action_space
 
 
 def env_label(env, config: Config) -> str:
