@@ -55,6 +55,9 @@ class Config:
     """Vector backend for Python envs (``gym:<id>`` or ``module:factory``): "serial" or "multiprocessing"."""
     num_workers: int = 0
     """Worker processes of the "multiprocessing" backend; 0 = as many as divide num_envs up to the cores."""
+    worker_timeout: float = 60.0
+    """Seconds a "multiprocessing" worker may take for one env step or reset before it is killed and the
+    run stops with an error naming the env and the step; 0 = wait forever."""
     torch_threads: int = 1
     """Intra-op threads for torch on CPU; tiny policies run fastest on 1 (per-op overhead dominates)."""
     rollout_steps: int = 64
@@ -161,6 +164,7 @@ class Config:
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
               'False with encoder "cnn" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
+        check("worker_timeout", self.worker_timeout >= 0, ">= 0 (0 = wait forever)")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
             check(key, getattr(self, key) >= 0, ">= 0")
         check("rollout_steps", self.rollout_steps % self.bptt_horizon == 0,

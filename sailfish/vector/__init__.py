@@ -5,9 +5,9 @@
 ``sailfish.emulation``; ``make`` picks a backend. ``protocol`` documents what they share.
 """
 from sailfish.vector.factory import make
-from sailfish.vector.multiprocessing import Multiprocessing, WorkerError
+from sailfish.vector.multiprocessing import Multiprocessing, WorkerError, WorkerTimeout
 from sailfish.vector.native import NativeVecEnv
 from sailfish.vector.protocol import AsyncVecEnv, Batch, VecEnv
 from sailfish.vector.serial import Serial
 
-__all__ = ["NativeVecEnv", "Serial", "Multiprocessing", "WorkerError", "VecEnv", "AsyncVecEnv", "Batch", "make"]
+__all__ = ["NativeVecEnv", "Serial", "Multiprocessing", "WorkerError", "WorkerTimeout", "VecEnv", "AsyncVecEnv", "Batch", "make"]
