@@ -112,7 +112,7 @@ def test_real_env_passes_pettingzoo_api_test(name):
 @pytest.mark.parametrize("backend", ["serial", "multiprocessing"])
 @pytest.mark.parametrize("name", list(REAL))
 def test_real_env_steps_with_random_actions_through_both_backends(name, backend):
-    env = sailfish.vector.make(REAL[name], num_envs=4, backend=backend, seed=0, timeout=30,
+    env = sailfish.vector.make(REAL[name], num_envs=4, backend=backend, seed=0, timeout=30, log_interval=0,
                                **({"num_workers": 2} if backend == "multiprocessing" else {}))
     try:
         agents = env.agents_per_env

@@ -112,8 +112,10 @@ class Config:
 
     # --- policy ---
     encoder: str = "auto"
-    """Observation encoder: "auto" (CNN for [H, W, C] observations, MLP otherwise), "mlp", "cnn", or
-    "mmo" (the ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
+    """Observation encoder: "auto" (CNN for [H, W, C] observations, "combined" for a Dict / Tuple
+    observation holding an image, i.e. a rank-3 uint8 Box, MLP otherwise), "mlp", "cnn", "combined"
+    (a CNN per image leaf + an MLP on the other leaves, ``sailfish.policies.combined``), or "mmo" (the
+    ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
     obs_norm: bool = False
@@ -160,9 +162,10 @@ class Config:
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
         check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
-        check("encoder", self.encoder in ("auto", "mlp", "cnn", "mmo"), '"auto", "mlp", "cnn" or "mmo"')
+        check("encoder", self.encoder in ("auto", "mlp", "cnn", "combined", "mmo"),
+              '"auto", "mlp", "cnn", "combined" or "mmo"')
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
-              'False with encoder "cnn" or "mmo" (only the MLP normalises observations)')
+              'False with encoder "cnn", "combined" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
         check("worker_timeout", self.worker_timeout >= 0, ">= 0 (0 = wait forever)")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
