@@ -61,15 +61,37 @@ class Leaf:
         return "/".join(str(p) for p in self.path) or "obs"
 
 
-def _leaves(space: gym.Space, path: tuple = ()) -> list[tuple[tuple, gym.Space]]:
+def _leaves(space: gym.Space, path: tuple = (), root: gym.Space | None = None) -> list[tuple[tuple, gym.Space]]:
+    root = space if root is None else root
     if isinstance(space, gym.spaces.Dict):
-        return [leaf for key, sub in space.spaces.items() for leaf in _leaves(sub, (*path, key))]
+        return [leaf for key, sub in space.spaces.items() for leaf in _leaves(sub, (*path, key), root)]
     if isinstance(space, gym.spaces.Tuple):
-        return [leaf for i, sub in enumerate(space.spaces) for leaf in _leaves(sub, (*path, i))]
+        return [leaf for i, sub in enumerate(space.spaces) for leaf in _leaves(sub, (*path, i), root)]
     if isinstance(space, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
         return [(path, space)]
     where = "/".join(map(str, path)) or "the root"
-    raise ValueError(f"unsupported space {space} at {where}: Sailfish flattens {_SUPPORTED}")
+    message = f"unsupported space {space} at {where}: Sailfish flattens {_SUPPORTED}"
+    if _is_text(space):
+        message += "; " + _text_advice(space, path, root)
+    raise ValueError(message)
+
+
+def _is_text(space: gym.Space) -> bool:
+    # MiniGrid's MissionSpace (free-text missions) is a plain Space, not a gymnasium Text
+    return isinstance(space, gym.spaces.Text) or type(space).__name__ == "MissionSpace"
+
+
+def _text_advice(space: gym.Space, path: tuple, root: gym.Space) -> str:
+    """How to drop a text leaf before emulation: the wrapper that does it, with its arguments."""
+    advice = "text has no fixed-size numeric form, so drop it before Sailfish sees the env"
+    if len(path) == 1 and isinstance(root, gym.spaces.Dict):
+        keep = [k for k, sub in root.spaces.items() if k != path[0] and not _is_text(sub)]
+        advice += f": gymnasium.wrappers.FilterObservation(env, {keep!r})"
+    else:
+        advice += " with a gymnasium.ObservationWrapper"
+    if type(space).__name__ == "MissionSpace":
+        advice += " (MiniGrid: or minigrid.wrappers.ImgObsWrapper(env) for the image alone)"
+    return advice
 
 
 def _stored(space: gym.Space) -> tuple[np.dtype, tuple[int, ...]]:

@@ -126,10 +126,52 @@ def test_pettingzoo_adapter_pads_absent_agents_with_zero_rows_and_masks():
     assert adapter.stats.totals.tolist() == [3, 9.0, 9, 9.0]
 
 
-def test_pettingzoo_adapter_refuses_agents_with_different_spaces():
+def test_agents_with_different_observation_spaces_are_padded_with_a_one_hot_agent_type():
     env = Tag()
-    env.observation_space = lambda agent: gym.spaces.Box(0, 1, (2 if agent == "a0" else 3,), np.float32)
-    with pytest.raises(ValueError, match="same observation space"):
+    spaces = {"a0": gym.spaces.Box(-100, 100, (2,), np.float32),
+              "a1": gym.spaces.Dict({"pos": gym.spaces.Box(-100, 100, (2,), np.float32),
+                                     "id": gym.spaces.Discrete(4)})}
+    env.observation_space = lambda agent: spaces.get(agent, spaces["a0"])
+    env._obs = lambda: {a: ({"pos": np.array([2, env.t], np.float32), "id": 3} if a == "a1"
+                            else np.array([env.possible_agents.index(a) + 1, env.t], np.float32))
+                        for a in env.agents}
+    adapter = emulate(env)
+    assert adapter.spaces.padded and adapter.spaces.type_names == ["a0", "a1"]  # a0 and a2 share one type
+    assert adapter.spaces.agent_types.tolist() == [0, 1, 0]
+    assert adapter.observation_layout.shape == (3 + 2,)  # the longest observation (a1: 3 numbers) + 2 types
+    adapter.reset()
+    adapter.step()
+    rows = adapter.rows.observations
+    assert rows[0].tolist() == [1, 1, 0, 1, 0]  # a0: its 2 numbers, zero padding, type 0
+    assert rows[1].tolist() == [3, 2, 1, 0, 1]  # a1: Dict leaves in key order (id, pos), type 1
+    assert rows[2].tolist() == [3, 1, 0, 1, 0]  # a2 shares a0's spaces, so its type
+    assert adapter.action_counts.tolist() == [2, 2, 2] and adapter.action_masks.all()
+
+
+def test_agents_with_different_action_counts_are_padded_to_the_largest_discrete_and_recorded():
+    env = Tag()
+    env.action_space = lambda agent: gym.spaces.Discrete(5) if agent == "a1" else gym.spaces.Discrete(2)
+    seen = []
+    step = env.step
+    env.step = lambda actions: (seen.append(dict(actions)), step(actions))[1]
+    adapter = emulate(env)
+    assert adapter.action_layout.flat_space == gym.spaces.Discrete(5)
+    assert adapter.action_counts.tolist() == [2, 5, 2]
+    assert adapter.action_masks.tolist() == [[True, True, False, False, False], [True] * 5,
+                                             [True, True, False, False, False]]
+    adapter.reset()
+    adapter.rows.actions[:] = [4, 4, 4]
+    adapter.step()
+    assert seen[-1] == {"a0": 0, "a1": 4}  # a0 lacks action 4: it plays 4 % 2 = 0
+    adapter.rows.actions[:] = [3, 2, 3]
+    adapter.step()
+    assert seen[-1] == {"a0": 1, "a1": 2, "a2": 1}  # a2 joined after step 1
+
+
+def test_agents_with_different_continuous_action_spaces_are_refused_with_the_spaces_named():
+    env = Tag()
+    env.action_space = lambda agent: gym.spaces.Box(-1, 1, (3 if agent == "a1" else 2,), np.float32)
+    with pytest.raises(ValueError, match=r"needs every action space to be Discrete.*'a1' has Box"):
         emulate(env)
 
 

@@ -1,4 +1,5 @@
 """Policies: shapes and distributions per action space, CNN layouts, LSTM weight sharing and resets."""
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -210,3 +211,44 @@ def test_the_fast_tanh_matches_torch_tanh_and_its_gradient():
     torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
     small = torch.randn(3, 5)
     assert torch.equal(tanh(small), torch.tanh(small))  # small tensors take torch's own kernel
+
+
+class Shaped(gym.Env):
+    """An env with the given observation space (for the encoder choice; it is never stepped)."""
+
+    action_space = gym.spaces.Discrete(3)
+
+    def __init__(self, observation_space):
+        self.observation_space = observation_space
+
+    def reset(self, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+
+@pytest.mark.parametrize("space,encoder", [
+    (gym.spaces.Dict({"grid": gym.spaces.Box(0, 255, (5, 5, 3), np.uint8), "hp": gym.spaces.Discrete(3)}),
+     "CombinedEncoder"),
+    (gym.spaces.Tuple((gym.spaces.Box(0, 255, (3, 8, 8), np.uint8), gym.spaces.Box(-1, 1, (2,), np.float32))),
+     "CombinedEncoder"),
+    (gym.spaces.Dict({"grid": gym.spaces.Box(0, 1, (5, 5, 3), np.float32), "hp": gym.spaces.Discrete(3)}), "MLP"),
+    (gym.spaces.Box(0, 255, (5, 5, 3), np.uint8), "CNN"),
+])
+def test_auto_encoder_gives_nested_observations_with_a_uint8_image_the_combined_encoder(space, encoder):
+    from sailfish.train import Config
+    from sailfish.vector import Serial
+
+    env = Serial(lambda: Shaped(space), 2)
+    policy = make_policy(env, Config())
+    assert type(policy.encoder).__name__ == encoder
+    env.reset(seed=0)
+    params, value, _ = policy(torch.from_numpy(env.observations), None)
+    assert params.shape == (2, 3) and torch.isfinite(value).all()
+
+
+def test_combined_encoder_on_an_env_without_an_image_is_refused():
+    from sailfish.train import Config
+    from sailfish.vector import Serial
+
+    env = Serial(lambda: Shaped(gym.spaces.Box(-1, 1, (4,), np.float32)), 1)
+    with pytest.raises(ValueError, match='encoder: "combined" needs a Dict or Tuple observation with an image'):
+        make_policy(env, Config(encoder="combined"))

@@ -1,4 +1,5 @@
 """Worker failures with real processes: errors surface fast, nothing hangs, nothing leaks."""
+import functools
 import multiprocessing
 import os
 import signal
@@ -11,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sailfish.vector import Multiprocessing, WorkerError
+from sailfish.vector import Multiprocessing, WorkerError, WorkerTimeout
 
 
 class Exploding(gym.Wrapper):
@@ -174,3 +175,103 @@ def test_interpreter_exit_or_death_leaves_no_workers(deadline, how):
         time.sleep(0.02)
     assert not any(alive(p) for p in pids)
     assert "Traceback" not in result.stderr and "leaked" not in result.stderr, result.stderr
+
+
+class Sleeper(gym.Env):
+    """Sleeps for an hour (a hung simulator) in ``step`` number ``at`` or in ``reset``, in env
+    instances built with ``hang=True`` only."""
+
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, hang=False, at=None):
+        self.hang, self.at, self.steps = hang, at, 0
+
+    def reset(self, seed=None, options=None):
+        if self.hang and self.at is None:
+            time.sleep(3600)
+        self.steps = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.hang and self.steps == self.at:
+            time.sleep(3600)
+        return np.zeros(2, np.float32), 0.0, False, False, {}
+
+
+def children_of_this_process():
+    psutil = pytest.importorskip("psutil")
+    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_env_that_hangs_in_step_is_killed_and_reported_with_its_name_and_step(deadline):
+    creators = [functools.partial(Sleeper, hang=(i == 3), at=17) for i in range(4)]
+    env = Multiprocessing(creators, 4, num_workers=2, timeout=1.0)
+    pids = env.pids
+    env.reset()
+    for _ in range(16):
+        env.step(np.zeros(4, np.int64))
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout) as error:
+        env.step(np.zeros(4, np.int64))
+    assert 1.0 <= time.monotonic() - start < 3.0
+    message = str(error.value)
+    assert message == ("worker 1 (env 3, 'Sleeper'): step 17 did not finish within 1 s; the worker was killed "
+                       "and the other workers stopped")
+    assert isinstance(error.value, RuntimeError) and "\n" not in message
+    assert env.closed
+    assert_no_leaks(pids)
+    assert children_of_this_process() == []
+
+
+def test_env_that_hangs_in_reset_is_killed_and_reported(deadline):
+    env = Multiprocessing([Sleeper, functools.partial(Sleeper, hang=True)], 2, num_workers=2, timeout=1.0)
+    pids = env.pids
+    with pytest.raises(WorkerTimeout, match=r"^worker 1 \(env 1, 'Sleeper'\): reset did not finish within 1 s"):
+        env.reset()
+    assert_no_leaks(pids)
+    assert children_of_this_process() == []
+
+
+def test_async_batch_that_hangs_is_reported_by_recv(deadline):
+    creators = [functools.partial(Sleeper, hang=(i == 0), at=2) for i in range(4)]
+    env = Multiprocessing(creators, 4, num_workers=2, batch_size=2, timeout=1.0)
+    pids = env.pids
+    env.async_reset()
+    for _ in range(3):  # group 0's second step hangs; group 1 keeps answering
+        env.recv()
+        env.send(np.zeros(2, np.int64))
+    with pytest.raises(WorkerTimeout, match=r"^worker 0 \(env 0, 'Sleeper'\): step 2 did not finish"):
+        for _ in range(4):
+            env.recv()
+            env.send(np.zeros(2, np.int64))
+    assert_no_leaks(pids)
+
+
+def test_trainer_stops_with_the_hang_error_and_leaves_no_workers(deadline):
+    from sailfish.train import Config, Trainer
+
+    config = Config(total_steps=10_000, num_envs=2, rollout_steps=16, bptt_horizon=16, minibatch_size=32,
+                    runs_dir="", log_seconds=0)
+    env = Multiprocessing([Sleeper, functools.partial(Sleeper, hang=True, at=20)], 2, num_workers=2, timeout=1.0)
+    pids = env.pids
+    with pytest.raises(WorkerTimeout, match=r"env 1, 'Sleeper'\): step 20 did not finish within 1 s"):
+        Trainer(env, config=config).run()
+    assert_no_leaks(pids)
+    assert children_of_this_process() == []
+
+
+def test_worker_timeout_config_key_reaches_the_multiprocessing_backend():
+    from sailfish.train import Config, make_env
+
+    env = make_env(Config(env="gym:CartPole-v1", backend="multiprocessing", num_envs=2, num_workers=1,
+                          worker_timeout=2.5))
+    assert env.timeout == 2.5
+    env.close()
+    env = make_env(Config(env="gym:CartPole-v1", backend="multiprocessing", num_envs=2, num_workers=1,
+                          worker_timeout=0))
+    assert env.timeout is None
+    env.close()
+    with pytest.raises(ValueError, match="worker_timeout: must be >= 0"):
+        Config(worker_timeout=-1)

@@ -1,4 +1,4 @@
-"""Adapters: any Gymnasium env or PettingZoo ``ParallelEnv`` as fixed rows of shared buffers,
+"""Adapters: any Gymnasium env or PettingZoo env (``ParallelEnv`` or ``AECEnv``) as fixed rows of shared buffers,
 and the native envs exposed the other way round, as a Gymnasium ``Env`` or a ``ParallelEnv``.
 
     adapter = sailfish.emulation.emulate(gymnasium.make("CartPole-v1"))   # rows, masks, stats
@@ -8,13 +8,16 @@ and the native envs exposed the other way round, as a Gymnasium ``Env`` or a ``P
 from typing import Any
 
 from sailfish.emulation.adapters import (
-    Adapter, EpisodeStats, GymnasiumAdapter, PettingZooAdapter, Rows, emulate, env_name, make_adapter, summarize,
+    AECAdapter, Adapter, EpisodeStats, GymnasiumAdapter, PettingZooAdapter, Rows, emulate, env_name, is_aec_env,
+    is_parallel_env, make_adapter, summarize,
 )
+from sailfish.emulation.agent_spaces import AgentSpaces
 from sailfish.emulation.native_gym import NativeGymEnv
 
 __all__ = [
-    "Adapter", "EpisodeStats", "GymnasiumAdapter", "PettingZooAdapter", "Rows", "emulate", "env_name",
-    "make_adapter", "summarize", "NativeGymEnv", "NativeParallelEnv",
+    "Adapter", "AECAdapter", "AgentSpaces", "EpisodeStats", "GymnasiumAdapter", "PettingZooAdapter", "Rows",
+    "emulate", "env_name", "is_aec_env", "is_parallel_env", "make_adapter", "summarize", "NativeGymEnv",
+    "NativeParallelEnv",
 ]
 
 

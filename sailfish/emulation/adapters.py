@@ -4,63 +4,28 @@ An adapter owns one Python env and ``num_agents`` rows of the vector env's buffe
 actions from its rows, steps the env, and writes observations, rewards, flags and masks back
 in place. Autoreset is same-step, like the native envs: when an episode ends, that step's
 reward and flags are the final transition's and the observation is the next episode's first.
+
+PettingZoo's two families: a ``ParallelEnv`` (including ``aec_to_parallel`` wrappers such as
+MPE's ``parallel_env()``, whose ``agents`` exist only after ``reset``) gets a
+``PettingZooAdapter``; an ``AECEnv`` is converted with PettingZoo's ``aec_to_parallel`` when its
+metadata says ``is_parallelizable``, and otherwise (turn-based games: chess, connect four,
+tic-tac-toe) gets an ``AECAdapter`` (``sailfish.emulation.aec``). Agents with different spaces
+are padded to one layout (``sailfish.emulation.agent_spaces``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 
-from sailfish.spaces import ActionLayout, ObservationLayout, action_layout, observation_layout
+from sailfish.emulation.aec import AECAdapter
+from sailfish.emulation.agent_spaces import AgentSpaces
+from sailfish.emulation.base import EpisodeStats, Rows, env_name, summarize
+from sailfish.spaces import action_layout, observation_layout
 
-
-class Rows(NamedTuple):
-    """One env's rows of the vector buffers (views; the adapter writes through them)."""
-
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminals: np.ndarray
-    truncations: np.ndarray
-    masks: np.ndarray
-
-    @classmethod
-    def allocate(cls, rows: int, obs: ObservationLayout, act: ActionLayout) -> "Rows":
-        """Fresh zeroed buffers for ``rows`` rows (for using an adapter on its own)."""
-        return cls(np.zeros((rows, *obs.shape), obs.dtype), np.zeros((rows, *act.shape), act.dtype),
-                   np.zeros(rows, np.float32), np.zeros(rows, np.bool_), np.zeros(rows, np.bool_),
-                   np.zeros(rows, np.bool_))
-
-
-class EpisodeStats:
-    """Running sums over finished episodes: ``totals = [episodes, return, length, score]``."""
-
-    __slots__ = ("totals",)
-
-    def __init__(self) -> None:
-        self.totals = np.zeros(4, np.float64)
-
-    def add(self, episode_return: float, length: int, score: float) -> None:
-        self.totals += (1.0, episode_return, length, score)
-
-
-def summarize(totals: np.ndarray) -> dict[str, float]:
-    """Means from summed ``[episodes, return, length, score]``, keyed like the native envs'
-    ``episode_stats()``; ``{}`` when no episode finished."""
-    n = float(totals[0])
-    if n <= 0:
-        return {}
-    return {"episodes": n, "episode_return": float(totals[1]) / n,
-            "episode_length": float(totals[2]) / n, "score": float(totals[3]) / n}
-
-
-def env_name(env: Any) -> str:
-    """A short name for error messages: the Gymnasium id if registered, else the class name."""
-    spec = getattr(env, "spec", None)
-    if getattr(spec, "id", None):
-        return spec.id
-    return type(getattr(env, "unwrapped", env)).__name__
+__all__ = ["Adapter", "AECAdapter", "EpisodeStats", "GymnasiumAdapter", "PettingZooAdapter", "Rows", "emulate",
+           "env_name", "is_aec_env", "is_parallel_env", "make_adapter", "summarize"]
 
 
 class GymnasiumAdapter:
@@ -121,7 +86,9 @@ class GymnasiumAdapter:
 class PettingZooAdapter:
     """One PettingZoo ``ParallelEnv`` as ``len(possible_agents)`` rows, in ``possible_agents`` order.
 
-    Every agent must have the same observation and action spaces. A row whose agent is absent
+    Agents with different observation or action spaces are padded to one row layout with an
+    agent-type feature (``AgentSpaces``; ``action_counts`` / ``action_masks`` say which actions
+    each row's agent has). A row whose agent is absent
     (not yet spawned, or dead) holds a zero observation, reward 0, ``terminal=True`` (so no
     value bootstraps through padding) and ``mask=False``. The mask is True exactly when the
     row's agent is in ``env.agents`` after the step, i.e. when its observation is real and its
@@ -133,22 +100,20 @@ class PettingZooAdapter:
     """
 
     def __init__(self, env: Any):
-        if not hasattr(env, "possible_agents") or not hasattr(env, "agents"):
-            raise TypeError(f"{type(env).__name__} is not a PettingZoo ParallelEnv (no possible_agents); "
-                            "wrap AEC envs with pettingzoo.utils.conversions.aec_to_parallel")
+        # ``agents`` is not checked: wrappers such as aec_to_parallel_wrapper (MPE's parallel_env())
+        # define it only in reset()
+        if not is_parallel_env(env):
+            raise TypeError(f"{type(env).__name__} is not a PettingZoo ParallelEnv (it needs possible_agents, "
+                            "observation_space(agent), action_space(agent), reset and step)")
         self.env = env
         self.name = env_name(env)
         self.agents = list(env.possible_agents)
         self.num_agents = len(self.agents)
-        obs_spaces = [env.observation_space(a) for a in self.agents]
-        act_spaces = [env.action_space(a) for a in self.agents]
-        for kind, spaces in (("observation", obs_spaces), ("action", act_spaces)):
-            for agent, space in zip(self.agents, spaces):
-                if space != spaces[0]:
-                    raise ValueError(f"{self.name}: every agent needs the same {kind} space; "
-                                     f"{self.agents[0]!r} has {spaces[0]}, {agent!r} has {space}")
-        self.observation_layout = observation_layout(obs_spaces[0])
-        self.action_layout = action_layout(act_spaces[0])
+        self.spaces = AgentSpaces(self.name, self.agents, [env.observation_space(a) for a in self.agents],
+                                  [env.action_space(a) for a in self.agents])
+        self.observation_layout = self.spaces.observation_layout
+        self.action_layout = self.spaces.action_layout
+        self.action_counts, self.action_masks = self.spaces.action_counts, self.spaces.action_masks
         self.stats = EpisodeStats()
         self._returns = np.zeros(self.num_agents, np.float64)
         self._lengths = np.zeros(self.num_agents, np.int64)
@@ -158,7 +123,7 @@ class PettingZooAdapter:
     def bind(self, rows: Rows) -> None:
         """Points the adapter at its rows of the vector buffers."""
         self.rows = rows
-        self._obs_views = [self.observation_layout.leaf_views(rows.observations[i]) for i in range(self.num_agents)]
+        self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
 
     def _write_observations(self, obs: dict) -> None:
         live = set(self.env.agents)
@@ -166,7 +131,7 @@ class PettingZooAdapter:
             self._alive[i] = alive = agent in live and agent in obs
             self.rows.masks[i] = alive
             if alive:
-                self.observation_layout.write(obs[agent], self._obs_views[i])
+                self.spaces.write(i, obs[agent], self._obs_views[i])
             else:
                 self.rows.observations[i] = 0
 
@@ -184,7 +149,7 @@ class PettingZooAdapter:
     def step(self) -> None:
         """Steps live agents with the actions in their rows; same-step reset when all are gone."""
         rows = self.rows
-        actions = {agent: self.action_layout.unflatten(rows.actions[i])
+        actions = {agent: self.spaces.action(i, rows.actions[i])
                    for i, agent in enumerate(self.agents) if self._alive[i]}
         obs, rewards, terms, truncs, infos = self.env.step(actions)
         ended = not self.env.agents
@@ -217,25 +182,55 @@ class PettingZooAdapter:
         self.env.close()
 
 
-Adapter = GymnasiumAdapter | PettingZooAdapter
+Adapter = GymnasiumAdapter | PettingZooAdapter | AECAdapter
+
+
+def _pettingzoo_bases() -> tuple[type | None, type | None]:
+    """PettingZoo's ``AECEnv`` and ``ParallelEnv`` if pettingzoo is installed (it is optional)."""
+    try:
+        from pettingzoo.utils.env import AECEnv, ParallelEnv
+    except ImportError:
+        return None, None
+    return AECEnv, ParallelEnv
+
+
+def is_aec_env(env: Any) -> bool:
+    """True for a PettingZoo ``AECEnv`` (wrappers included)."""
+    aec, _ = _pettingzoo_bases()
+    return aec is not None and isinstance(env, aec)
+
+
+def is_parallel_env(env: Any) -> bool:
+    """True for a PettingZoo ``ParallelEnv``, or an object with its methods and ``possible_agents``."""
+    _, parallel = _pettingzoo_bases()
+    if parallel is not None and isinstance(env, parallel):
+        return True
+    return (hasattr(env, "possible_agents") and not is_aec_env(env)
+            and all(callable(getattr(env, m, None)) for m in ("observation_space", "action_space", "reset", "step")))
 
 
 def emulate(env: Any) -> Adapter:
-    """Wraps a Gymnasium env or a PettingZoo ``ParallelEnv`` in its adapter.
+    """Wraps a Gymnasium env, a PettingZoo ``ParallelEnv`` or a PettingZoo ``AECEnv`` in its adapter.
+
+    An ``AECEnv`` whose ``metadata["is_parallelizable"]`` is true is converted with PettingZoo's
+    ``aec_to_parallel``; any other (turn-based) one is stepped an agent at a time by ``AECAdapter``.
 
     Raises:
-        TypeError: neither (an AEC PettingZoo env is refused with the conversion to use).
+        TypeError: none of these.
     """
-    if isinstance(env, (GymnasiumAdapter, PettingZooAdapter)):
+    if isinstance(env, (GymnasiumAdapter, PettingZooAdapter, AECAdapter)):
         return env
-    if hasattr(env, "possible_agents"):
-        if hasattr(env, "agent_selection"):
-            raise TypeError(f"{type(env).__name__} is a PettingZoo AEC env; wrap it with "
-                            "pettingzoo.utils.conversions.aec_to_parallel first")
+    if is_aec_env(env):
+        if env.metadata.get("is_parallelizable", False):
+            from pettingzoo.utils.conversions import aec_to_parallel
+
+            return PettingZooAdapter(aec_to_parallel(env))
+        return AECAdapter(env)
+    if is_parallel_env(env):
         return PettingZooAdapter(env)
     if isinstance(env, gym.Env) or (hasattr(env, "step") and hasattr(env, "observation_space")):
         return GymnasiumAdapter(env)
-    raise TypeError(f"cannot emulate {env!r}: expected a Gymnasium env or a PettingZoo ParallelEnv")
+    raise TypeError(f"cannot emulate {env!r}: expected a Gymnasium env or a PettingZoo ParallelEnv or AECEnv")
 
 
 def make_adapter(env_creator: Callable[[], Any]) -> Adapter:

@@ -21,11 +21,13 @@ Recurrent policies also implement the training pass over segments::
 
 Feedforward modules need not define ``forward_sequence``/``initial_state``; the trainer flattens
 segments and calls ``forward(obs, None)``. ``make_policy(env, config)`` picks the encoder named by
-``config.encoder`` ("auto": MLP or CNN by the observation space; "mmo": ``sailfish.policies.mmo``)
+``config.encoder`` ("auto": MLP, CNN or, for a Dict observation holding an image,
+``sailfish.policies.combined``; "mmo": ``sailfish.policies.mmo``)
 and wraps it in an LSTM when ``config.recurrent``.
 """
 from sailfish.policies.distributions import Categorical, DiagGaussian, MultiCategorical, make_distribution
+from sailfish.policies.combined import CombinedEncoder
 from sailfish.policies.models import CNN, LSTM, MLP, Policy, make_policy
 
-__all__ = ["Policy", "MLP", "CNN", "LSTM", "make_policy", "make_distribution", "Categorical",
+__all__ = ["Policy", "MLP", "CNN", "CombinedEncoder", "LSTM", "make_policy", "make_distribution", "Categorical",
            "MultiCategorical", "DiagGaussian"]

@@ -242,20 +242,33 @@ class LSTM(nn.Module):
 
 
 def make_policy(env, config=None) -> nn.Module:
-    """Default policy for ``env``'s single-agent spaces: ``config.encoder`` ("auto": CNN for 3-D
-    observations, MLP otherwise), wrapped in ``LSTM`` when ``config.recurrent``."""
+    """Default policy for ``env``'s single-agent spaces: ``config.encoder``, wrapped in ``LSTM``
+    when ``config.recurrent``. "auto" picks a CNN for 3-D observations, ``CombinedEncoder`` for a
+    Dict / Tuple observation holding an image (a rank-3 uint8 Box, read through
+    ``env.observation_layout``), and an MLP otherwise."""
+    from sailfish.policies.combined import CombinedEncoder, has_image_leaf
+
     obs_space = env.single_observation_space
     hidden = getattr(config, "hidden_size", 64)
     if not isinstance(obs_space, gymnasium.spaces.Box):
         raise ValueError(f"observation space: expected a Box, got {obs_space}")
     obs_norm = bool(getattr(config, "obs_norm", False))
+    layout = getattr(env, "observation_layout", None)
     kind = getattr(config, "encoder", "auto")
     if kind == "auto":
-        kind = "cnn" if len(obs_space.shape) == 3 else "mlp"
-    if kind == "mmo":
+        kind = "cnn" if len(obs_space.shape) == 3 else "combined" if has_image_leaf(layout) else "mlp"
+    if kind == "combined":
+        if layout is None or not has_image_leaf(layout):
+            raise ValueError('encoder: "combined" needs a Dict or Tuple observation with an image (a rank-3 uint8 '
+                             f"Box) in env.observation_layout; this env's rows are {obs_space}")
+        if obs_norm:
+            raise ValueError('obs_norm: must be False for a Dict observation with an image (encoder "combined": '
+                             "only the MLP normalises observations)")
+        encoder: nn.Module = CombinedEncoder(layout, hidden)
+    elif kind == "mmo":
         from sailfish.policies.mmo import MmoEncoder
 
-        encoder: nn.Module = MmoEncoder(obs_space, hidden)
+        encoder = MmoEncoder(obs_space, hidden)
     elif kind == "cnn":
         encoder = CNN(obs_space, hidden)
     else:

@@ -56,6 +56,9 @@ class Config:
     """Vector backend for Python envs (``gym:<id>`` or ``module:factory``): "serial" or "multiprocessing"."""
     num_workers: int = 0
     """Worker processes of the "multiprocessing" backend; 0 = as many as divide num_envs up to the cores."""
+    worker_timeout: float = 60.0
+    """Seconds a "multiprocessing" worker may take for one env step or reset before it is killed and the
+    run stops with an error naming the env and the step; 0 = wait forever."""
     torch_threads: int = 1
     """Intra-op threads for torch on CPU; tiny policies run fastest on 1 (per-op overhead dominates)."""
     rollout_steps: int = 64
@@ -113,8 +116,10 @@ class Config:
 
     # --- policy ---
     encoder: str = "auto"
-    """Observation encoder: "auto" (CNN for [H, W, C] observations, MLP otherwise), "mlp", "cnn", or
-    "mmo" (the ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
+    """Observation encoder: "auto" (CNN for [H, W, C] observations, "combined" for a Dict / Tuple
+    observation holding an image, i.e. a rank-3 uint8 Box, MLP otherwise), "mlp", "cnn", "combined"
+    (a CNN per image leaf + an MLP on the other leaves, ``sailfish.policies.combined``), or "mmo" (the
+    ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
     obs_norm: bool = False
@@ -161,10 +166,12 @@ class Config:
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
         check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
-        check("encoder", self.encoder in ("auto", "mlp", "cnn", "mmo"), '"auto", "mlp", "cnn" or "mmo"')
+        check("encoder", self.encoder in ("auto", "mlp", "cnn", "combined", "mmo"),
+              '"auto", "mlp", "cnn", "combined" or "mmo"')
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
-              'False with encoder "cnn" or "mmo" (only the MLP normalises observations)')
+              'False with encoder "cnn", "combined" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
+        check("worker_timeout", self.worker_timeout >= 0, ">= 0 (0 = wait forever)")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
             check(key, getattr(self, key) >= 0, ">= 0")
         check("rollout_steps", self.rollout_steps % self.bptt_horizon == 0,

@@ -127,7 +127,8 @@ def _make(config: Config, num_envs: int, seed: int):
             creator = lambda: factory(**kwargs)  # noqa: E731
         extra = dict(config.env_config) if isinstance(creator, str) else {}
         return sailfish.vector.make(creator, num_envs=num_envs, backend=config.backend,
-                                    num_workers=config.num_workers or None, seed=seed, log_interval=0, **extra)
+                                    num_workers=config.num_workers or None, seed=seed, log_interval=0,
+                                    timeout=config.worker_timeout or None, **extra)
     except (ValueError, TypeError) as e:
         raise ValueError(f"env_config: {e}") from None
 

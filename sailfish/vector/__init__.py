@@ -9,10 +9,10 @@ ale-py's, with the standard Atari preprocessing); ``NormalizeReward`` scales any
 from sailfish.vector.atari import AtariVecEnv
 from sailfish.vector.factory import make
 from sailfish.vector.gymnasium_vector import GymnasiumVectorEnv
-from sailfish.vector.multiprocessing import Multiprocessing, WorkerError
+from sailfish.vector.multiprocessing import Multiprocessing, WorkerError, WorkerTimeout
 from sailfish.vector.native import NativeVecEnv
 from sailfish.vector.protocol import AsyncVecEnv, Batch, VecEnv
 from sailfish.vector.serial import Serial
 
-__all__ = ["NativeVecEnv", "Serial", "Multiprocessing", "WorkerError", "GymnasiumVectorEnv", "AtariVecEnv",
-           "VecEnv", "AsyncVecEnv", "Batch", "make"]
+__all__ = ["NativeVecEnv", "Serial", "Multiprocessing", "WorkerError", "WorkerTimeout", "GymnasiumVectorEnv",
+           "AtariVecEnv", "VecEnv", "AsyncVecEnv", "Batch", "make"]

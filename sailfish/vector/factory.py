@@ -23,7 +23,7 @@ def _gymnasium_creator(env_id: str, kwargs: dict) -> EnvCreator:
 
 def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1, *, backend: str = "serial",
          num_workers: int | None = None, num_threads: int | None = None, batch_size: int | None = None,
-         seed: int | None = 0, log_interval: int = 128, **kwargs: Any) -> VecEnv:
+         seed: int | None = 0, log_interval: int = 128, timeout: float | None = 60.0, **kwargs: Any) -> VecEnv:
     """Creates a vector env over any environment.
 
     Args:
@@ -40,6 +40,9 @@ def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1
         batch_size: envs per async ``recv()`` batch (Python backends; default all).
         seed: env ``i`` starts from ``seed + i`` (native: per-env generators from ``seed``).
         log_interval: steps between episode statistics in ``step``'s infos; 0 disables.
+        timeout: seconds a ``"multiprocessing"`` worker may take for one step, reset or render
+            before it is killed and ``WorkerTimeout`` is raised naming the env and the step; None
+            waits forever. The in-process backends cannot interrupt an env and do not use it.
         **kwargs: native env config, ``gym.make`` keyword arguments for an id string, or
             ``start_method`` for ``"multiprocessing"``.
 
@@ -83,4 +86,4 @@ def make(env_creator: EnvCreator | Sequence[EnvCreator] | str, num_envs: int = 1
     from sailfish.vector.multiprocessing import Multiprocessing
 
     return Multiprocessing(env_creator, num_envs, num_workers=num_workers, batch_size=batch_size, seed=seed,
-                           log_interval=log_interval, **kwargs)
+                           log_interval=log_interval, timeout=timeout, **kwargs)

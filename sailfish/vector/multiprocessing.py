@@ -9,13 +9,16 @@ spinning on shared flags in ``benchmarks/vector_sps.py``.
 
 Failure: an exception in a worker comes back as ``WorkerError`` naming the env, with the
 worker's traceback; a worker that dies (a signal, ``os._exit``) is seen at once through its
-process sentinel. Either way every worker is stopped before the error is raised. ``close()``,
+process sentinel; a worker whose env takes longer than ``timeout`` seconds for one step, reset,
+render or creation is killed and reported with the env and the step it hung in. Either way every
+worker is stopped before the error is raised. ``close()``,
 garbage collection and interpreter exit stop the workers (a close command, then SIGTERM, then
 SIGKILL); a worker whose parent dies sees its command pipe close and exits.
 """
 from __future__ import annotations
 
 import ctypes
+import math
 import multiprocessing as mp
 import os
 import pickle
@@ -39,14 +42,21 @@ _ALIGN = 64  # each buffer starts on its own cache line
 
 
 class WorkerError(RuntimeError):
-    """A worker's env raised, or a worker died. The message names the env and worker and, for
-    an exception, carries the worker's traceback. The vector env is closed when it is raised."""
+    """A worker's env raised, hung past the timeout, or a worker died. The message names the env
+    and worker and, for an exception, carries the worker's traceback. The vector env is closed
+    when it is raised."""
+
+
+class WorkerTimeout(WorkerError):
+    """A worker's env took longer than the vector env's ``timeout`` for one command; the worker
+    was killed (SIGKILL) and the others stopped. The message is one line naming the worker, the
+    env instance and name, and the step (counted from the last reset) or stage it hung in."""
 
 
 def _extras(num_envs: int, num_workers: int) -> list[tuple[str, np.dtype, tuple]]:
-    # per-env episode totals (written by the worker, read while it is idle); per-worker
-    # handshake counters: [commands sent, statuses sent]
-    return [("stats", np.dtype(np.float64), (num_envs, 4)), ("flags", np.dtype(np.int64), (num_workers, 2))]
+    # per-env episode totals (written by the worker, read while it is idle); per worker: the
+    # handshake counters [commands sent, statuses sent] and the env it is in (for a hang report)
+    return [("stats", np.dtype(np.float64), (num_envs, 4)), ("flags", np.dtype(np.int64), (num_workers, 3))]
 
 
 def _layout(specs: list[tuple[str, np.dtype, tuple]]) -> tuple[list[int], int]:
@@ -128,7 +138,7 @@ def _worker(index: int, creators: Any, first_env: int, raw: Any, specs: list, of
             creators = cloudpickle.loads(creators)
         buffers, stats, flags = _views(raw, specs, offsets)
         for i, creator in enumerate(creators):
-            current = first_env + i
+            current = flags[index, 2] = first_env + i
             env = make_adapter(creator)
             row = (first_env + i) * agents
             env.bind(Rows(*(b[row:row + agents] for b in buffers)))
@@ -156,16 +166,16 @@ def _worker(index: int, creators: Any, first_env: int, raw: Any, specs: list, of
         try:
             if code == STEP:
                 for i, env in enumerate(envs):
-                    current = first_env + i
+                    current = flags[index, 2] = first_env + i
                     env.step()
             elif code == RESET:
                 seeds = _read_payload(cmd_fd)
                 for i, env in enumerate(envs):
-                    current = first_env + i
+                    current = flags[index, 2] = first_env + i
                     env.reset(seeds[i])
             elif code == RENDER:
                 local = _read_payload(cmd_fd)
-                current = first_env + local
+                current = flags[index, 2] = first_env + local
                 frame = envs[local].render()
                 flags[index, 1] += 1
                 _send(res_fd, DATA, frame)
@@ -225,7 +235,8 @@ class Multiprocessing(GroupedVecEnv):
 
     def __init__(self, env_creator: EnvCreator | Sequence[EnvCreator], num_envs: int = 1, *,
                  num_workers: int | None = None, batch_size: int | None = None, seed: int | None = 0,
-                 log_interval: int = 128, start_method: str | None = None, spin_us: float = 0.0) -> None:
+                 log_interval: int = 128, start_method: str | None = None, spin_us: float = 0.0,
+                 timeout: float | None = 60.0) -> None:
         """Args:
             env_creator: a callable returning a Gymnasium env or a PettingZoo ``ParallelEnv``
                 (or a list of ``num_envs`` of them); with ``start_method`` other than ``fork``
@@ -242,14 +253,22 @@ class Multiprocessing(GroupedVecEnv):
             spin_us: how long the main process and the workers poll a shared counter before
                 sleeping in a pipe read. 0 (default) always sleeps: on a machine with fewer free
                 cores than workers + 1, spinning steals time from the envs (see the benchmark).
+            timeout: seconds a worker may take for one command (building its envs, a reset, a
+                step of all its envs, a render), counted from when the command was sent; past
+                it the worker is killed and ``WorkerTimeout`` raised. None: wait forever. The
+                wait is a ``poll`` on the worker's pipe with this deadline, so it costs no CPU.
 
         Raises:
-            ValueError: bad sizes. WorkerError: an env failed to build in a worker.
+            ValueError: bad sizes or timeout. WorkerError: an env failed to build in a worker
+                (``WorkerTimeout``: it took longer than ``timeout``).
         """
         self.closed = True  # until built: a failed __init__ must not run close()
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs: must be an integer >= 1, got {num_envs!r}")
         num_envs = int(num_envs)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout: must be a number of seconds > 0 or None (no limit), got {timeout!r}")
+        self.timeout = None if timeout is None or timeout == float("inf") else float(timeout)
         num_workers = _default_workers(num_envs) if num_workers is None else int(num_workers)
         if num_workers < 1 or num_envs % num_workers:
             raise ValueError(f"num_workers: must divide num_envs ({num_envs}), got {num_workers}")
@@ -270,6 +289,11 @@ class Multiprocessing(GroupedVecEnv):
         buffers, self._stats, self._flags = _views(self._raw, specs, offsets)
         self._spin = float(spin_us) * 1e-6
         self._statuses = [0] * num_workers  # statuses read per worker
+        # per worker, for a hang report: when its running command was sent, what it is, and
+        # how many steps it was sent since the last reset
+        self._sent_at = [time.monotonic()] * num_workers
+        self._doing = ["creation"] * num_workers
+        self._unit_steps = [0] * num_workers
 
         per = num_envs // num_workers
         self.num_workers = num_workers
@@ -293,6 +317,7 @@ class Multiprocessing(GroupedVecEnv):
                                 args=(w, payload, w * per, self._raw, specs, offsets, agents, self._spin,
                                       cmd_r, res_w, foreign))
                 p.start()
+                self._sent_at[w] = time.monotonic()
                 cmd_r.close()
                 res_w.close()
                 self._processes.append(p)
@@ -324,17 +349,22 @@ class Multiprocessing(GroupedVecEnv):
         return list(self._pids)
 
     def _launch(self, units: range, command: str, seeds: list | None = None) -> None:
-        fds, flags = self._cmd_fds, self._flags
+        fds, flags, sent_at, steps = self._cmd_fds, self._flags, self._sent_at, self._unit_steps
+        now = time.monotonic()
         try:
             if command == "step":
                 for w in units:
                     os.write(fds[w], STEP)
                     flags[w, 0] += 1
+                    sent_at[w], steps[w] = now, steps[w] + 1
+                    self._doing[w] = "step"
             else:
                 per = self._envs_per_worker
                 for w in units:
                     _send(fds[w], RESET, seeds[w * per:(w + 1) * per])
                     flags[w, 0] += 1
+                    sent_at[w], steps[w] = now, 0
+                    self._doing[w] = "reset"
         except OSError:
             self._wait(units)  # a worker is gone: _wait reports how
             raise
@@ -353,8 +383,17 @@ class Multiprocessing(GroupedVecEnv):
             flags, seen = self._flags, self._statuses[w]
             while flags[w, 1] < seen and time.perf_counter() < end:
                 pass
+        timeout = self.timeout
         while True:
-            events = dict(self._pollers[w].poll())
+            if timeout is None:
+                events = dict(self._pollers[w].poll())
+            else:
+                left = self._sent_at[w] + timeout - time.monotonic()
+                events = dict(self._pollers[w].poll(max(0, math.ceil(left * 1000))))
+                if not events:
+                    if left > 0:
+                        continue  # poll's millisecond rounding: wait out the rest
+                    self._hang(w)
             if fd in events:
                 try:
                     status = os.read(fd, 1)
@@ -364,6 +403,21 @@ class Multiprocessing(GroupedVecEnv):
                     return status
             if events:  # sentinel ready or pipe closed: the worker is gone
                 self._fail(self._death(w))
+
+    def _hang(self, w: int) -> None:
+        """Kills worker ``w``, whose command ran past the timeout, stops the rest, and raises."""
+        p, doing = self._processes[w], self._doing[w]
+        env = int(self._flags[w, 2])
+        try:
+            os.kill(p.pid, signal.SIGKILL)  # it is stuck: a close command would never be read
+        except ProcessLookupError:
+            pass
+        p.join(5.0)
+        stage = f"step {self._unit_steps[w]}" if doing == "step" else doing
+        self.closed = True
+        self._finalizer()
+        raise WorkerTimeout(f"worker {w} (env {env}, {self.name!r}): {stage} did not finish within "
+                            f"{self.timeout:g} s; the worker was killed and the other workers stopped")
 
     def _death(self, w: int) -> str:
         p = self._processes[w]
@@ -393,6 +447,7 @@ class Multiprocessing(GroupedVecEnv):
         w, local = divmod(index, self._envs_per_worker)
         _send(self._cmd_fds[w], RENDER, local)
         self._flags[w, 0] += 1
+        self._sent_at[w], self._doing[w] = time.monotonic(), "render"
         status = self._status(w)
         payload = _read_payload(self._res_fds[w])
         if status == ERROR:
