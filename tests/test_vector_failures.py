@@ -200,9 +200,23 @@ class Sleeper(gym.Env):
         return np.zeros(2, np.float32), 0.0, False, False, {}
 
 
-def children_of_this_process():
+_EARLIER_CHILDREN: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_children():
+    """Children that existed before the test (an earlier test's fork server) are not the test's to stop."""
     psutil = pytest.importorskip("psutil")
-    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+    _EARLIER_CHILDREN.clear()
+    _EARLIER_CHILDREN.update(p.pid for p in psutil.Process().children(recursive=True))
+    yield
+
+
+def children_of_this_process():
+    """Live children started during this test."""
+    psutil = pytest.importorskip("psutil")
+    return [p for p in psutil.Process().children(recursive=True)
+            if p.status() != psutil.STATUS_ZOMBIE and p.pid not in _EARLIER_CHILDREN]
 
 
 def test_env_that_hangs_in_step_is_killed_and_reported_with_its_name_and_step(deadline):

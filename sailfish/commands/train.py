@@ -77,7 +77,7 @@ def build_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
-    from sailfish.train import Trainer, make_env
+    from sailfish.train import Trainer, distributed, make_env
     from sailfish.train.env import make_member_env
     from sailfish.ui import make_dashboard
 
@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         check_env_name(args.env)
         members = build_config(args)
         config = members[0]
+        distributed.init_from_environment(config.device)  # under torchrun: join the process group
         if args.resume:
             from sailfish.train.checkpoint import checkpoint_paths
             first = Path(args.resume) / "member0" if len(members) > 1 else Path(args.resume)
@@ -97,11 +98,14 @@ def run(args: argparse.Namespace) -> int:
         fail(COMMAND, str(e))
     try:
         trainer = Trainer(env, config=members if len(members) > 1 else config, resume=args.resume)
+        if distributed.active() and not args.resume:
+            _name_torchrun_run(trainer, env, config)
         trainer.start()
     except ValueError as e:
         env.close()
         fail(COMMAND, str(e))
-    trainer.logger = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
+    quiet = args.quiet or trainer.rank != 0  # rank 0 alone shows progress (and writes the run)
+    trainer.logger = None if quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
     try:
         trainer.run()
     except KeyboardInterrupt:
@@ -110,9 +114,28 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         env.close()
-    if len(members) > 1:
+        if distributed.active():
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    if len(members) > 1 and trainer.rank == 0:
         print_population_scores(trainer)
     return 0
+
+
+def _name_torchrun_run(trainer, env, config) -> None:
+    """Under torchrun the run directory is named after its run id, so a restarted job (``--max-restarts``)
+    finds it and resumes from its newest intact checkpoint."""
+    import os
+
+    from sailfish.train.checkpoint import checkpoint_paths
+    from sailfish.train.env import env_label
+
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "torchrun")
+    trainer.run_name = f"{env_label(env, config)}-{run_id}"
+    folder = Path(config.runs_dir) / trainer.run_name
+    if config.runs_dir and int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0 and checkpoint_paths(folder):
+        trainer.resume_dir = folder
 
 
 def print_population_scores(trainer) -> None:

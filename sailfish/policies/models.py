@@ -54,14 +54,25 @@ class ObsNorm(nn.Module):
         self._pending.append(x.detach().float().reshape(-1, self.mean.numel()))
 
     @torch.no_grad()
-    def commit(self) -> None:
-        """Merge the queued batches into the running statistics (Chan et al.'s parallel update)."""
+    def commit(self, reduce=None) -> None:
+        """Merge the queued batches into the running statistics (Chan et al.'s parallel update).
+
+        ``reduce``: sums a tensor over data-parallel ranks in place (``sailfish.train.distributed``),
+        so every rank merges the statistics of all ranks' batches; None for one process.
+        """
         if not self._pending:
             return
         x = torch.cat(self._pending)
         self._pending = []
         n = x.shape[0]
         batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
+        if reduce is not None:  # sums over ranks, in float64: count, sum and sum of squares
+            x64 = x.double()
+            sums = reduce(torch.cat([torch.tensor([float(n)], dtype=torch.float64), x64.sum(0), x64.square().sum(0)]))
+            size = self.mean.numel()
+            n = float(sums[0])
+            batch_mean = (sums[1:1 + size] / n).float()
+            batch_var = (sums[1 + size:] / n - (sums[1:1 + size] / n).square()).clamp(min=0.0).float()
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * (n / total)

@@ -56,9 +56,10 @@ class Collector:
             if bool(torch.isfinite(low).any() | torch.isfinite(high).any()):
                 self.action_low, self.action_high = low, high
 
-    def collect(self, episodes: list[EpisodeWindow | None]) -> tuple[float, float]:
+    def collect(self, episodes: list[EpisodeWindow | None], reduce_stats=None) -> tuple[float, float]:
         """Fill one batch of ``experience`` and its bootstrap values; finished episodes go to
-        ``episodes`` (one window per population member; None: that member's are dropped).
+        ``episodes`` (one window per population member; None: that member's are dropped), through
+        ``reduce_stats`` when given (data-parallel ranks: the means over every rank's episodes).
         Returns the seconds spent (stepping the env, everything else)."""
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
@@ -101,6 +102,8 @@ class Collector:
             t_fwd += clock() - t0
         drained = env.member_episode_stats() if len(episodes) > 1 else [env.episode_stats()]
         for window, stats in zip(episodes, drained):
+            if reduce_stats is not None:  # a collective: every rank calls it, whatever its window
+                stats = reduce_stats(stats)
             if window is not None:
                 window.add(stats)
         return t_env, t_fwd

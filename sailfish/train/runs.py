@@ -24,11 +24,15 @@ class RunFiles:
         self.dirs: list[Path | None] = [None] * len(self.members)
         self.loggers: list[Any] = [None] * len(self.members)
 
-    def create(self, label: str) -> None:
-        """New run directories named ``<label>-<time>``, each member's ``config.toml`` written."""
+    def create(self, label: str, name: str | None = None) -> None:
+        """New run directories named ``<label>-<time>`` (or ``name``), each member's ``config.toml`` written."""
         members, K = self.members, len(self.members)
         if len({m.runs_dir for m in members}) > 1:  # members filed apart
             self.dirs = [new_run_dir(m.runs_dir, label) if m.runs_dir else None for m in members]
+        elif members[0].runs_dir and name:
+            self.root = Path(members[0].runs_dir) / name
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.dirs = [self.root] if K == 1 else [self.root / f"member{k}" for k in range(K)]
         elif members[0].runs_dir:
             self.root = new_run_dir(members[0].runs_dir, label)
             self.dirs = [self.root] if K == 1 else [self.root / f"member{k}" for k in range(K)]

@@ -21,7 +21,7 @@ import torch
 
 from sailfish.policies import make_distribution
 from sailfish.policies.stacked import make_member_policies
-from sailfish.train import ppo
+from sailfish.train import distributed, ppo
 from sailfish.train.advantage import compute_advantages
 from sailfish.train.collector import Collector
 from sailfish.train.config import Config
@@ -34,9 +34,22 @@ from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
 
 
+# Seeds of rank r are offset by r x this (env streams, action sampling, minibatch order).
+RANK_SEED_STRIDE = 7_919_993
+
+
+def _world_mismatch(saved: int, now: int) -> str:
+    return (f"--resume: the run was trained with {saved} data-parallel rank(s) and this job has {now}; "
+            f"resume it with the same number (torchrun --nproc-per-node {saved})")
+
+
 def resolve_device(name: str) -> torch.device:
-    """``Config.device`` as a ``torch.device`` ("auto": cuda when available)."""
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+    """``Config.device`` as a ``torch.device`` ("auto": cuda when available); under torchrun, "cuda"
+    is the rank's own GPU (``cuda:LOCAL_RANK``)."""
+    name = ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+    if name == "cuda" and distributed.active() and "LOCAL_RANK" in os.environ:
+        name = f"cuda:{os.environ['LOCAL_RANK']}"
+    return torch.device(name)
 
 
 class Trainer:
@@ -64,12 +77,16 @@ class Trainer:
         self.config = config = self.members[0]
         K = self.num_members = len(self.members)
         self.env, self.logger, self.resume_dir = env, logger, resume
+        self.run_name: str | None = None  # the run directory's name (default <env>-<time>)
         self.device = resolve_device(config.device)
         self.hp = MemberValues(self.members, self.device)
+        # Data-parallel ranks (inside an initialised process group): each steps its own envs.
+        self.rank, self.world_size = distributed.rank(), distributed.world_size()
+        self.rank_seed = RANK_SEED_STRIDE * self.rank
         # Own generators (actions, each member's minibatch order): a run is reproducible from its
         # checkpoint and never disturbs, or is disturbed by, the caller's use of torch's global one.
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.shuffle_rngs = [torch.Generator().manual_seed(c.seed) for c in self.members]
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed + self.rank_seed)
+        self.shuffle_rngs = [torch.Generator().manual_seed(c.seed + self.rank_seed) for c in self.members]
         if policy is None:
             policy = make_member_policies(env, self.members)
         self.policy = policy.to(self.device)
@@ -80,13 +97,15 @@ class Trainer:
                                                                       if p.requires_grad]
         self.optimizer = Adam(self.params, lr=config.lr, eps=config.adam_eps,
                               betas=(config.adam_beta1, config.adam_beta2), members=K)
+        self.average_gradients = distributed.GradientAverager(self.params)
 
         rows = self.rows = int(env.observations.shape[0])
         self.batch_size = rows * config.rollout_steps // K  # per member
         if self.batch_size % config.minibatch_size or config.minibatch_size > self.batch_size:
             raise ValueError(f"minibatch_size: must divide the batch, rows x rollout_steps = {rows // K} x "
                              f"{config.rollout_steps} = {self.batch_size}, got {config.minibatch_size}")
-        self.num_updates = max(1, -(-config.total_steps // self.batch_size))
+        # total_steps counts the samples of every rank: each update takes batch_size x world_size
+        self.num_updates = max(1, -(-config.total_steps // (self.batch_size * self.world_size)))
         state = self.policy.initial_state(rows, self.device) if self.recurrent else None
         self.experience = Experience(
             rows, config.rollout_steps, config.bptt_horizon, env.single_observation_space.shape,
@@ -97,7 +116,7 @@ class Trainer:
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
                                    reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale)
 
-        self.global_step = self.update_count = self.resumed_step = 0  # steps: per member
+        self.global_step = self.update_count = self.resumed_step = 0  # steps: per member, all ranks
         self.member_episodes = [EpisodeWindow(min_episodes=rows // K) for _ in range(K)]
         self.episodes = self.member_episodes[0]
         self.solved_at: list[float | None] = [None] * K  # elapsed seconds when a member reached target_return
@@ -115,13 +134,18 @@ class Trainer:
             return
         self.started, cfg, K = True, self.config, self.num_members
         torch.set_num_threads(cfg.torch_threads)
-        if self.resume_dir is not None:
-            self.restore(self.resume_dir)
-        else:
-            self.files.create(env_label(self.env, cfg))
-        self.files.open_loggers()
-        # A resumed run restarts from fresh episodes, seeded apart from the first session's.
-        seeds = [c.seed + 1_000_003 * self.update_count for c in self.members]
+        saved_world = self.world_size
+        if self.rank == 0:  # rank 0 alone reads and writes the run directory
+            if self.resume_dir is not None:
+                saved_world = self.restore(self.resume_dir)
+            else:
+                self.files.create(env_label(self.env, cfg), self.run_name)
+            self.files.open_loggers()
+        if self.world_size > 1:
+            self._sync_from_rank0(saved_world)
+        # A resumed run restarts from fresh episodes, seeded apart from the first session's (and
+        # every rank's envs apart from the others').
+        seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
         self.env.reset(seed=seeds[0] if K == 1 else seeds)
         self.session_start = time.perf_counter()
 
@@ -174,8 +198,9 @@ class Trainer:
         """Step every row ``rollout_steps`` times, storing experience; then the bootstrap values."""
         self.start()
         windows = [None if solved is not None else w for w, solved in zip(self.member_episodes, self.solved_at)]
-        t_env, t_forward = self.collector.collect(windows)
-        self.global_step += self.batch_size
+        reduce = distributed.reduce_episode_stats if self.world_size > 1 else None
+        t_env, t_forward = self.collector.collect(windows, reduce)
+        self.global_step += self.batch_size * self.world_size
         self.timers["env"] += t_env
         self.timers["forward"] += t_forward
 
@@ -206,7 +231,7 @@ class Trainer:
                 self.step(loss)
         self.update_count += 1
         if norm is not None:
-            norm.commit()
+            norm.commit(self._sum_over_ranks if self.world_size > 1 else None)
         self.last_update = stats.summary(exp, padded, self.hp.per_member("clip_coef"), lr)
         self.timers["learn"] += time.perf_counter() - t_start
 
@@ -261,6 +286,7 @@ class Trainer:
         """Backward, clip each member's gradient to its global norm, one Adam step."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.average_gradients()  # over data-parallel ranks (no-op in one process)
         if self.num_members == 1:
             clip_grad_norm_(self.params, self.config.max_grad_norm)
         else:
@@ -295,10 +321,11 @@ class Trainer:
                 "global_step": self.global_step, "update": self.update_count,
                 "config": self.members[member].to_dict(), "generator": self.generator.get_state(),
                 "shuffle_rng": self.shuffle_rngs[member].get_state(), "elapsed_s": self.elapsed(),
-                "solved_s": self.solved_at[member]}
+                "solved_s": self.solved_at[member], "world_size": self.world_size}
 
-    def restore(self, run_dir: str | os.PathLike) -> Path:
-        """Load the newest intact checkpoint(s) of ``run_dir`` and continue that run; returns the file."""
+    def restore(self, run_dir: str | os.PathLike) -> int:
+        """Load the newest intact checkpoint(s) of ``run_dir`` and continue that run; returns the number
+        of data-parallel ranks it was trained with."""
         for k, (path, payload) in enumerate(self.files.resume(run_dir)):
             if self.num_members == 1:
                 self.policy.load_state_dict(payload["policy"])
@@ -314,7 +341,30 @@ class Trainer:
                 self.generator.set_state(payload["generator"])
                 self.elapsed_before = float(payload.get("elapsed_s", 0.0))
                 self.resumed_from = path
-        return self.resumed_from
+                saved_world = int(payload.get("world_size", 1))
+        if self.world_size == 1 and saved_world != 1:
+            raise ValueError(_world_mismatch(saved_world, 1))
+        return saved_world
+
+    def _sum_over_ranks(self, values: torch.Tensor) -> torch.Tensor:
+        return distributed.all_reduce_sum(values, "observation statistics all-reduce")
+
+    def _sync_from_rank0(self, saved_world: int) -> None:
+        """Every rank takes rank 0's weights, optimizer state and counters (a resumed run's included)."""
+        counters = torch.tensor([self.global_step, self.update_count, self.optimizer.steps, self.elapsed_before,
+                                 saved_world], dtype=torch.float64)
+        distributed.broadcast_tensors([counters])
+        if int(counters[4]) != self.world_size:  # every rank raises the same one-line error
+            raise ValueError(_world_mismatch(int(counters[4]), self.world_size))
+        self.global_step = self.resumed_step = int(counters[0])
+        self.update_count, self.optimizer.steps = int(counters[1]), int(counters[2])
+        self.elapsed_before = float(counters[3])
+        tensors = list(self.policy.parameters()) + list(self.policy.buffers())
+        distributed.broadcast_tensors(tensors + self.optimizer.exp_avg + self.optimizer.exp_avg_sq)
+        if self.rank != 0 and self.update_count:  # generators of a resumed rank: reseeded apart
+            self.generator.manual_seed(self.config.seed + self.rank_seed + self.update_count)
+            for rng, c in zip(self.shuffle_rngs, self.members):
+                rng.manual_seed(c.seed + self.rank_seed + self.update_count)
 
     def save(self) -> list[Path]:
         """Write a checkpoint of the current update to each member's run directory (none without one)."""
