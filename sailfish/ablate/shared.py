@@ -294,8 +294,9 @@ def results(settings: SharedSettings) -> tuple[Ablation, list[dict[str, Any]], d
         last = trials[-1]
         failures[f"{cell[0]}/seed{cell[1]}"] = last.user_attrs.get("error") or (
             f"its worker stopped sending heartbeats (killed or crashed), {len(trials)} times")
-    order = {(v, s): i for i, (v, s) in enumerate((v, s) for v in ablation.names for s in range(ablation.seeds))}
-    return ablation, sorted(done.values(), key=lambda r: order.get((r["variant"], r["seed"]), len(order))), failures
+    # in the order a local ablation reads its result.json files (sorted paths): the bootstrap CIs
+    # depend on the order of the scores, so the same scores give the same report either way
+    return ablation, sorted(done.values(), key=lambda r: (r["variant"], f"seed{r['seed']}")), failures
 
 
 def shared_report(settings: SharedSettings, console=None):
