@@ -169,3 +169,27 @@ def test_join_without_storage_is_one_line(cli_error):
 def test_join_of_an_unknown_study_is_one_line(tmp_path, cli_error):
     err = cli_error(["ablate", "--join", "--storage", f"sqlite:///{tmp_path / 'a.db'}", "--study", "nope"])
     assert "--study nope: no such study" in err and "sailfish ablate <env>" in err
+
+
+CLAIM = """
+import sys, warnings
+import optuna
+from sailfish.sweep.study import open_storage
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+warnings.simplefilter("ignore")
+study = optuna.load_study(study_name="claims", storage=open_storage(sys.argv[1]))
+print(" ".join(str(study.ask().user_attrs.get("k", -1)) for _ in range(30)))
+"""
+
+
+def test_sqlite_storage_gives_each_waiting_trial_to_one_claimant(tmp_path):
+    # Plain Optuna on SQLite hands some of 100 queued trials to two of four racing processes
+    # (SELECT ... FOR UPDATE is a no-op there); open_storage's BEGIN IMMEDIATE must prevent that.
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    study = optuna.create_study(study_name="claims", storage=url)
+    for k in range(100):
+        study.enqueue_trial({"x": k}, user_attrs={"k": k})
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, url], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    claimed = [int(k) for p in procs for k in p.communicate(timeout=120)[0].split() if k != "-1"]
+    assert sorted(claimed) == list(range(100))

@@ -192,8 +192,16 @@ def shared_worker(settings: SharedSettings) -> int:
             optuna.storages.fail_stale_trials(study)  # a dead worker's run goes back in the queue
         states = [t.state.name for t in _runs(study)]
         if "WAITING" in states:
-            study.optimize(lambda trial: _objective(trial, ablation, settings, trained), n_trials=1,
-                           catch=(Exception,))
+            try:
+                study.optimize(lambda trial: _objective(trial, ablation, settings, trained), n_trials=1,
+                               catch=(Exception,))
+            except (ValueError, RuntimeError):  # the objective's own errors are caught: this is the tell
+                if not trained or _state(study, trained[-1]) not in ("COMPLETE", "FAIL"):
+                    raise
+                # A worker whose heartbeats came late (an overloaded machine) had its trial failed as
+                # stale and retried elsewhere while it still trained: the retry's result counts.
+                _say(settings, f"trial {trained[-1]} was failed as stale by another worker while it trained "
+                               "here (heartbeats late); its retry counts instead")
             waiting_said = False
         elif "RUNNING" in states:
             if not waiting_said:
@@ -203,6 +211,10 @@ def shared_worker(settings: SharedSettings) -> int:
             time.sleep(ablation.heartbeat)
         else:
             return len(trained)
+
+
+def _state(study, number: int) -> str:
+    return next(t.state.name for t in study.get_trials(deepcopy=False) if t.number == number)
 
 
 def _objective(trial, ablation: Ablation, settings: SharedSettings, trained: list[int]) -> float:
