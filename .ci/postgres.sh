@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a throwaway PostgreSQL cluster on loopback for tests/test_sweep_postgres.py.
+# Start a throwaway PostgreSQL cluster on loopback for tests/test_sweep_postgres.py and tests/test_ablate_shared.py.
 # Usage: eval "$(.ci/postgres.sh)"   (prints `export SAILFISH_TEST_POSTGRES_URL=...` on stdout;
 # everything else goes to stderr). Needs root for apt-get, or postgresql already installed.
 # Stop it with: pg_ctl -D "$SAILFISH_TEST_POSTGRES_DIR/data" stop (or let the machine go).

@@ -2,6 +2,9 @@
 that share their structure trained together as one population per worker), then
 IQM with stratified bootstrap CIs, probability of improvement over the baseline and score-vs-wallclock
 plots (``sailfish.ablate.report``). This package launches runs; it never trains in its own process.
+With a storage URL the runs are instead the trials of one Optuna study that workers on many machines
+claim (``sailfish.ablate.shared``; there each worker process trains the run it claimed, so that
+killing it stops its heartbeat and the run goes to another worker).
 
 Layout: ``<runs_dir>/<study>/<variant>/seed<k>/`` holds one run (``<env>-<time>/`` with its
 ``config.toml`` and ``metrics.csv``) and ``result.json``, written atomically when the run ends, so a

@@ -118,10 +118,19 @@ def _curve(metrics_csv: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array(times), np.array(scores)
 
 
+def curve_points(points: list) -> tuple[np.ndarray, np.ndarray]:
+    """A curve stored with a result (``[[elapsed_s, score], ...]``, None for a missing score) as
+    arrays, the points without a finite score left out (as ``metrics.csv``'s are)."""
+    kept = [(float(t), float(s)) for t, s in points
+            if t is not None and s is not None and math.isfinite(t) and math.isfinite(s)]
+    return np.array([t for t, _ in kept]), np.array([s for _, s in kept])
+
+
 def plot_score_vs_wallclock(study_dir: Path, results: list[dict[str, Any]], variants: list[str],
                             metric: str, points: int = 100) -> Path | None:
     """``score_vs_wallclock.png``: per variant, the mean over seeds of the score logged in each run's
-    ``metrics.csv`` against its elapsed seconds, with a 95% bootstrap band of that mean. Curves are
+    ``metrics.csv`` (or the result's own ``curve``, where it carries one: a result read from a shared
+    study's database) against its elapsed seconds, with a 95% bootstrap band of that mean. Curves are
     interpolated onto a common time grid that starts when every run has logged a score; a run that
     has finished holds its last value. ``MissingExtra`` without the ``[plot]`` extra."""
     matplotlib = require("matplotlib", "the score-vs-wallclock plot")
@@ -135,13 +144,17 @@ def plot_score_vs_wallclock(study_dir: Path, results: list[dict[str, Any]], vari
     for v in variants:
         curves = []
         for r in results:
-            if r["variant"] != v or not r.get("run_dir"):
+            if r["variant"] != v:
                 continue
-            path = study_dir / v / f"seed{r['seed']}" / r["run_dir"] / "metrics.csv"
-            if path.exists():
+            path = study_dir / v / f"seed{r['seed']}" / (r.get("run_dir") or "") / "metrics.csv"
+            if r.get("curve") is not None:
+                t, s = curve_points(r["curve"])
+            elif r.get("run_dir") and path.exists():
                 t, s = _curve(path, key)
-                if len(t):
-                    curves.append((t, s))
+            else:
+                continue
+            if len(t):
+                curves.append((t, s))
         if not curves:
             continue
         start = max(t[0] for t, _ in curves)

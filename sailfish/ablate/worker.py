@@ -53,6 +53,12 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     so the seed directory holds exactly one run. Errors propagate to the caller (the run has no result
     and is retried by the next invocation).
     """
+    return train_run(spec)[0]
+
+
+def train_run(spec: RunSpec, mode: str = "one process per run"):
+    """``run_one``, also returning the ``sailfish.sweep.runner.RunResult`` (its score-vs-time curve):
+    ``(result.json's payload, RunResult)``; ``mode`` is recorded in the payload."""
     from sailfish.sweep.runner import measured_run
     from sailfish.train import Config
 
@@ -60,6 +66,6 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     config = Config.load(spec.env, {**spec.overrides, "seed": spec.seed, "runs_dir": str(seed_dir)})
     started = time.time()
     result = measured_run(config, metric=spec.metric, final_episodes=spec.final_episodes)
-    payload = _payload(spec, result, started, seed_dir, "one process per run")
+    payload = _payload(spec, result, started, seed_dir, mode)
     write_json_atomic(spec.result_path, payload)
-    return payload
+    return payload, result

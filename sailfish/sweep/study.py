@@ -66,9 +66,12 @@ def default_storage(runs_dir: str, study: str) -> str:
     return f"sqlite:///{path}"
 
 
-def open_storage(url: str, heartbeat: int = 2):
+def open_storage(url: str, heartbeat: int = 2, retry_stale: int = 0):
     """An ``optuna.storages.RDBStorage`` with heartbeats (so a dead worker's trial can be failed).
 
+    ``retry_stale``: how many times a trial failed for its stale heartbeat is put back in the queue
+    as a WAITING copy of itself (same params and attrs, Optuna's retry callback), for studies whose
+    trials are a fixed list of work rather than samples (ablations); 0 = never (sweeps sample anew).
     Raises ``StorageError`` with a one-line reason and the fix for any URL that cannot be opened.
     """
     optuna = require("optuna", SWEEP)
@@ -92,8 +95,11 @@ def open_storage(url: str, heartbeat: int = 2):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             try:
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                                                  grace_period=3 * heartbeat)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                                                     grace_period=3 * heartbeat, **_retry_callback(retry_stale))
+                if url.startswith("sqlite"):
+                    _serialize_sqlite(storage.engine)
+                return storage
             except Exception as e:
                 error = e
                 if isinstance(e, (ImportError, sqlalchemy.exc.ArgumentError)):
@@ -102,6 +108,42 @@ def open_storage(url: str, heartbeat: int = 2):
     raise StorageError(f"--storage {shown}: cannot open the database ({type(error).__name__}: {reason}); "
                        "check the URL and that the server is running and reachable, or omit "
                        "--storage for the SQLite file under runs/sweeps/")
+
+
+def _serialize_sqlite(engine) -> None:
+    """Make every transaction on this SQLite engine take the database's write lock when it begins.
+
+    Optuna claims a WAITING trial by reading its state and writing RUNNING in one transaction
+    ``SELECT ... FOR UPDATE``, which SQLite ignores; and Python's sqlite3 only begins a transaction at
+    the first write, so two processes could both read WAITING and both claim the trial (seen: two
+    ablation workers trained one run and the later one's ``tell`` failed). ``BEGIN IMMEDIATE`` at the
+    start of each transaction serializes them, as PostgreSQL's row lock does (SQLAlchemy's recipe for
+    pysqlite). Connections opened before the listeners (Optuna's table creation) are dropped."""
+    sqlalchemy = require("sqlalchemy", SWEEP)
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()
+
+
+def _retry_callback(retries: int) -> dict[str, Any]:
+    """The keyword that gives ``RDBStorage`` Optuna's retry callback: ``heartbeat_stale_trial_callback``
+    with ``RetryHeartbeatStaleTrialCallback`` since Optuna 4.9, ``failed_trial_callback`` with
+    ``RetryFailedTrialCallback`` (the same class under its old name, deprecated since) before."""
+    optuna = require("optuna", SWEEP)
+
+    if retries <= 0:
+        return {}
+    storages = optuna.storages
+    if hasattr(storages, "RetryHeartbeatStaleTrialCallback"):
+        return {"heartbeat_stale_trial_callback": storages.RetryHeartbeatStaleTrialCallback(max_retry=retries)}
+    return {"failed_trial_callback": storages.RetryFailedTrialCallback(max_retry=retries)}
 
 
 def open_study(settings: SweepSettings, create: bool = True):
