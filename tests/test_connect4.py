@@ -130,7 +130,7 @@ def test_connect4_state_round_trips():
     rows = [".......", ".......", ".......", "..O....", "..XO...", "XOXXO.."]
     env = game(rows)
     state = env.get_state(0)
-    assert state == {**columns(rows), "agent_moves": 0.0, "last_opponent_move": -1.0}
+    assert state == {**columns(rows), "agent_moves": 0.0, "last_opponent_move": -1.0, "to_move": 0.0, "first": 0.0}
     frame = env.render(0)
     assert frame.shape == (240, 280, 3) and frame.std() > 0
 
@@ -155,3 +155,143 @@ def test_connect4_random_legal_play_scores_low_too():
         obs, *_ = env.step(scores.argmax(axis=1).astype(np.int32))
     stats = env.episode_stats()
     assert stats["illegal_moves"] == 0.0 and stats["score"] < 0.2
+
+
+# ---------------------------------------------------------------- scripted opponents: minimax, random
+
+MINIMAX_DEPTHS = [1, 2, 4, 6]
+
+
+def grid_of(state):
+    """The board as a 6x7 array, row 0 at the bottom: 1 row 0's (the agent's) discs, 2 row 1's."""
+    grid = np.zeros((6, 7), np.int8)
+    for c in range(7):
+        v, h = int(state[f"col{c}"]), 0
+        while v % 3:
+            grid[h, c], v, h = v % 3, v // 3, h + 1
+    return grid
+
+
+def fours(grid, who):
+    """True when ``who`` has four in a line on ``grid``."""
+    o = grid == who
+    return bool((o[:, :-3] & o[:, 1:-2] & o[:, 2:-1] & o[:, 3:]).any()
+                or (o[:-3] & o[1:-2] & o[2:-1] & o[3:]).any()
+                or (o[:-3, :-3] & o[1:-2, 1:-2] & o[2:-1, 2:-1] & o[3:, 3:]).any()
+                or (o[3:, :-3] & o[2:-1, 1:-2] & o[1:-2, 2:-1] & o[:-3, 3:]).any())
+
+
+def dropped(grid, column, who):
+    """``grid`` after ``who`` drops a disc in ``column`` (which must have room)."""
+    out = grid.copy()
+    out[np.argmax(out[:, column] == 0), column] = who
+    return out
+
+
+def legal_columns(grid):
+    return [c for c in range(7) if grid[5, c] == 0]
+
+
+def winning_columns(grid, who):
+    return [c for c in legal_columns(grid) if fours(dropped(grid, c, who), who)]
+
+
+@pytest.mark.parametrize("depth", MINIMAX_DEPTHS)
+def test_connect4_minimax_takes_a_win_before_blocking(depth):
+    rows = [".......", ".......", ".......", "......O", "......O", "XXX...O"]
+    env = game(rows, opponent=1, opponent_depth=depth)
+    _, reward, terminal, _ = play(env, 5)  # neither wins nor blocks
+    assert (reward, terminal) == (-1.0, True)
+
+
+@pytest.mark.parametrize("depth", MINIMAX_DEPTHS)
+def test_connect4_minimax_blocks_an_open_three(depth):
+    env = game([".......", ".......", ".......", ".......", ".......", "XXX...."], opponent=1, opponent_depth=depth)
+    obs, reward, terminal, _ = play(env, 6)
+    assert (reward, terminal) == (0.0, False)
+    assert env.get_state(0)["last_opponent_move"] == 3 and board(obs)[5, 3] == -1
+
+
+@pytest.mark.parametrize("depth", [2, 4, 6])
+def test_connect4_minimax_sees_a_double_threat_coming(depth):
+    # The agent's 1 makes .XXX. on the bottom row, open at both ends: one-ply lookahead cannot stop it,
+    # a search of two plies or more answers 1 (or 4) first. Here the agent has played 2 and 3; the
+    # opponent must take 1 or 4 now or lose.
+    env = game([".......", ".......", ".......", ".......", ".......", "..XX..."],
+               opponent=1, opponent_depth=depth)
+    play(env, 6)  # a wasted move: the opponent replies
+    assert env.get_state(0)["last_opponent_move"] in (1, 4)
+
+
+@pytest.mark.parametrize("depth", MINIMAX_DEPTHS)
+def test_connect4_minimax_never_misses_a_win_never_allows_an_avoidable_loss_and_plays_legally(depth):
+    env = sailfish.make("connect4", num_envs=1, seed=depth, log_interval=0, opponent=1, opponent_depth=depth)
+    env.reset()
+    rng = np.random.default_rng(depth)
+    checked_wins = checked_blocks = 0
+    for _ in range(600):
+        before = grid_of(env.get_state(0))
+        column = int(rng.choice(legal_columns(before)))
+        after_agent = dropped(before, column, 1)
+        _, reward, terminal, _ = play(env, column)
+        if fours(after_agent, 1) or not legal_columns(after_agent):
+            continue  # the agent's move ended the game: no reply
+        wins = winning_columns(after_agent, 2)
+        reply = int(env.get_state(0)["last_opponent_move"]) if not terminal else None
+        if wins:
+            checked_wins += 1
+            assert (reward, terminal) == (-1.0, True), f"missed a win in {wins}:\n{after_agent[::-1]}"
+            continue
+        if terminal:
+            continue  # a draw by the reply filling the board
+        assert reply in legal_columns(after_agent)
+        after_reply = dropped(after_agent, reply, 2)
+        assert (grid_of(env.get_state(0)) == after_reply).all()
+        safe = [c for c in legal_columns(after_agent) if not winning_columns(dropped(after_agent, c, 2), 1)]
+        if winning_columns(after_agent, 1) and safe:
+            checked_blocks += 1
+            assert reply in safe, f"allowed a win in one, {safe} were safe:\n{after_agent[::-1]}"
+    assert checked_wins >= 5 and checked_blocks >= 5, (checked_wins, checked_blocks)
+
+
+def test_connect4_minimax_opens_in_the_centre():
+    for depth in MINIMAX_DEPTHS:
+        env = sailfish.make("connect4", num_envs=4, seed=0, opponent=1, opponent_depth=depth, agent_first=0.0)
+        env.reset()
+        assert [env.get_state(i)["last_opponent_move"] for i in range(4)] == [3] * 4
+
+
+def test_connect4_minimax_breaks_ties_between_mirror_columns_with_the_env_rng():
+    # At depth 4 the replies 2 and 4 to a centre opening are worth the same (the board is symmetric):
+    # the env's RNG picks one, so seeds differ, and one seed always gives the same game.
+    def reply(seed):
+        env = sailfish.make("connect4", num_envs=1, seed=seed, log_interval=0, opponent=1, opponent_depth=4)
+        env.reset()
+        play(env, 3)
+        return int(env.get_state(0)["last_opponent_move"])
+
+    replies = [reply(seed) for seed in range(16)]
+    assert set(replies) == {2, 4}
+    assert replies == [reply(seed) for seed in range(16)]
+
+
+def test_connect4_minimax_beats_random_play_more_often_than_the_one_ply_opponent():
+    def random_legal_score(**config):
+        env = sailfish.make("connect4", num_envs=128, seed=0, log_interval=0, agent_first=0.5, **config)
+        obs, _ = env.reset()
+        rng = np.random.default_rng(0)
+        for _ in range(200):
+            obs, *_ = env.step((rng.random((128, 7)) * (obs[:, 42:] > 0)).argmax(axis=1).astype(np.int32))
+        return env.episode_stats()["score"]
+
+    one_ply, minimax = random_legal_score(), random_legal_score(opponent=1, opponent_depth=4)
+    assert minimax < 0.005 < one_ply
+
+
+def test_connect4_random_opponent_plays_every_legal_column():
+    env = sailfish.make("connect4", num_envs=256, seed=0, opponent=2, agent_first=0.0)
+    env.reset()
+    openings = [int(env.get_state(i)["last_opponent_move"]) for i in range(256)]
+    counts = np.bincount(openings, minlength=7)
+    assert counts.min() > 20  # uniform: ~37 each; the one-ply opponent's weights give column 0 ~16
+
