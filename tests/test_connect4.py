@@ -295,3 +295,92 @@ def test_connect4_random_opponent_plays_every_legal_column():
     counts = np.bincount(openings, minlength=7)
     assert counts.min() > 20  # uniform: ~37 each; the one-ply opponent's weights give column 0 ~16
 
+
+# ---------------------------------------------------------------- two rows: players = 2 (self-play)
+
+def two_rows(seed=0, num_envs=1):
+    env = sailfish.make("connect4", num_envs=num_envs, seed=seed, log_interval=0, players=2)
+    env.reset()
+    return env
+
+
+def move(env, column, ignored=0):
+    """Step a one-env two-row vector: the row to move plays ``column``, the other row ``ignored``."""
+    to_move = int(env.get_state(0)["to_move"])
+    actions = np.full(2, ignored, np.int32)
+    actions[to_move] = column
+    obs, rewards, terminals, truncations, _ = env.step(actions)
+    return obs.copy(), rewards.tolist(), terminals.tolist(), truncations.tolist()
+
+
+def test_connect4_two_rows_spec_and_start():
+    spec = sailfish.envs.spec("connect4", players=2)
+    assert spec.agents_per_env == 2 and sailfish.envs.spec("connect4").agents_per_env == 1
+    env = two_rows(num_envs=3)
+    assert env.observations.shape == (6, 49) and env.masks.tolist() == [True, False] * 3
+    assert np.all(env.observations[:, :42] == 0) and np.all(env.observations[:, 42:] == 1)
+
+
+def test_connect4_two_rows_known_game_gives_board_winner_rewards_and_masks():
+    env = two_rows()
+    # Row 0 builds the bottom row 2 3 4, row 1 stacks on top of it; row 0's 1 makes four.
+    for k, column in enumerate([3, 3, 2, 2, 4, 4]):
+        obs, rewards, terminals, truncations = move(env, column, ignored=6 - column)
+        assert rewards == [0.0, 0.0] and terminals == [0, 0] and truncations == [0, 0]
+        assert env.masks.tolist() == ([False, True] if k % 2 == 0 else [True, False])
+    assert env.get_state(0)["agent_moves"] == 6 and env.get_state(0)["last_opponent_move"] == 4
+    mine, theirs = board(obs[0]), board(obs[1])
+    assert (mine == -theirs).all()  # each row sees its own discs as +1
+    assert mine[5].tolist() == [0, 0, 1, 1, 1, 0, 0] and mine[4].tolist() == [0, 0, -1, -1, -1, 0, 0]
+    assert (grid_of(env.get_state(0))[:2] == [[0, 0, 1, 1, 1, 0, 0], [0, 0, 2, 2, 2, 0, 0]]).all()
+    obs, rewards, terminals, _ = move(env, 1)
+    assert rewards == [1.0, -1.0] and terminals == [1, 1]
+    stats = env.episode_stats()
+    assert (stats["episodes"], stats["score"], stats["episode_return"], stats["episode_length"]) == (1, 1, 1, 7)
+    # The next game: empty board, and row 1 moves first.
+    assert np.all(obs[:, :42] == 0) and env.masks.tolist() == [False, True]
+    assert env.get_state(0)["first"] == 1 and env.get_state(0)["to_move"] == 1
+    for column in [0, 1, 0, 1, 0, 1]:  # row 1 stacks column 0, row 0 column 1
+        move(env, column)
+    obs, rewards, terminals, _ = move(env, 0)
+    assert rewards == [-1.0, 1.0] and terminals == [1, 1]
+    assert env.episode_stats()["score"] == 0.0  # row 0's win rate
+    assert env.masks.tolist() == [True, False] and env.get_state(0)["first"] == 0
+
+
+def test_connect4_two_rows_illegal_move_loses_for_the_row_that_made_it():
+    env = two_rows()
+    for _ in range(6):
+        move(env, 0)
+    assert env.observations[0, 42:].tolist() == [0, 1, 1, 1, 1, 1, 1]
+    _, rewards, terminals, _ = move(env, 0)  # row 0's turn again: the full column
+    assert rewards == [-1.0, 1.0] and terminals == [1, 1]
+    assert env.episode_stats()["illegal_moves"] == 1.0
+
+
+def test_connect4_two_rows_ignore_the_action_of_the_row_not_to_move():
+    env = two_rows()
+    for _ in range(6):
+        move(env, 0)
+    # Row 1's action is the full column: it is not row 1's turn, so it is padding.
+    _, rewards, terminals, _ = move(env, 2, ignored=0)
+    assert rewards == [0.0, 0.0] and terminals == [0, 0]
+    assert grid_of(env.get_state(0))[0, 2] == 1
+
+
+def test_connect4_two_rows_full_board_is_a_draw_for_both():
+    cols = ["XXOOXX", "XXOOXX", "XXOOXX", "OOXXOO", "XXOOXX", "XXOOXX", "XXOOX."]  # bottom up
+    rows = ["".join(cols[c][h] for c in range(7)) for h in reversed(range(6))]
+    env = two_rows()
+    env.set_state(0, agent_moves=41, last_opponent_move=4, to_move=1, first=1, **columns(rows))
+    assert env.masks.tolist() == [False, True]
+    assert (board(env.observations[0]) == -board(env.observations[1])).all()
+    _, rewards, terminals, _ = move(env, 6)
+    assert rewards == [0.0, 0.0] and terminals == [1, 1]
+    assert env.episode_stats()["draws"] == 1.0
+    assert env.masks.tolist() == [True, False]  # first alternates: row 0 opens the next game
+
+
+def test_connect4_two_rows_take_no_scripted_opponent():
+    with pytest.raises(ValueError, match="players = 2 has no scripted opponent"):
+        sailfish.make("connect4", num_envs=1, players=2, opponent=1)
