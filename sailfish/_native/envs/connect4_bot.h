@@ -21,10 +21,11 @@
 // move at most, so the bot is deterministic given the env's per-env generator.
 //
 // No allocation, no globals: the recursion's state is on the stack (depth <= C4_MAX_DEPTH).
-// Cost per move, measured (benchmarks/connect4_bot.py: gcc -O3, one thread of the shared 2-core
-// dev box, positions of random games, the one-ply opponent's cost subtracted): depth 2 ~0.6 us,
-// depth 4 ~10 us, depth 6 ~60 us, depth 8 ~0.6 ms, depth 10 ~2.3 ms. So a 1000-game evaluation
-// at depth 6 spends well under a second in the bot.
+// Cost per move, measured (benchmarks/connect4_bot.py: gcc -O3, one thread of the shared 2-vCPU
+// project machine, positions of random games, the one-ply opponent's cost subtracted; two runs,
+// the spread is other tenants' load): depth 2 ~0.5 us, depth 4 5-10 us, depth 6 40-60 us,
+// depth 8 0.3-0.6 ms, depth 10 ~2.3 ms. A 1000-game match at depth 6 spends well under a second
+// in the bot.
 #ifndef SAILFISH_CONNECT4_BOT_H
 #define SAILFISH_CONNECT4_BOT_H
 #include "../core.h"
