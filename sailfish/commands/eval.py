@@ -1,7 +1,10 @@
-"""``sailfish eval <env> <run-or-checkpoint> [--episodes N] [--gif out.gif]``: play a trained policy.
+"""``sailfish eval <env> <run-or-checkpoint> [--episodes N] [--gif out.gif] [--vs bot:NAME]``: play a
+trained policy.
 
 Prints the mean episode return, length and score over ``--episodes`` episodes; ``--gif`` also records
-the first episode of env 0 with the native RGB renderer (Pillow: the ``[plot]`` extra).
+the first episode of env 0 with the native RGB renderer (Pillow: the ``[plot]`` extra). ``--vs
+bot:NAME`` (connect4) plays a match against a scripted opponent instead, half the games moving first,
+and prints win, draw and loss rates with 95% Wilson intervals (scipy: the ``[stats]`` extra).
 """
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ from sailfish.commands._common import fail
 
 COMMAND = "eval"
 GIF = "GIF recording (--gif)"
+MATCH = "a match (--vs)"
+# connect4's scripted opponents by --vs name: the env parameters that select each (minimax<depth>
+# adds opponent_depth). opponent_skill 1: every move uses the bot's lookahead or search.
+BOTS = {"onestep": {"opponent": 0}, "random": {"opponent": 2}, "minimax": {"opponent": 1}}
+BOT_ENVS = ("connect4",)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,6 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_int, default=30, help="GIF frame rate (default 30)")
     p.add_argument("--seed", type=int, default=12345, help="env seed (default 12345)")
     p.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
+    p.add_argument("--vs", metavar="bot:NAME",
+                   help="play a match against a scripted opponent (connect4): bot:onestep (the one-ply "
+                        "opponent it trains against), bot:minimax<depth> (e.g. bot:minimax4) or bot:random; "
+                        "--episodes games, half moving first")
     p.add_argument("--env-config", metavar="KEY=VALUE[,KEY=VALUE]", default="",
                    help="override env parameters of the run, e.g. a render crop (mmo: render_cells=48,render_follow=0)")
     p.set_defaults(run=run)
@@ -89,6 +101,92 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
             "score": scores / score_weights if score_weights else float("nan")}
 
 
+def bot_config(vs: str) -> dict[str, int]:
+    """The connect4 parameters of the opponent ``vs`` names (``bot:onestep``, ``bot:minimax<depth>``,
+    ``bot:random``). Raises ``ValueError`` with a one-line message for anything else."""
+    names = "bot:onestep, bot:minimax<depth> (e.g. bot:minimax4) or bot:random"
+    if not vs.startswith("bot:"):
+        raise ValueError(f"--vs {vs}: playing against another run is not supported yet (the league of "
+                         f"issue #17); use {names}")
+    name = vs[4:]
+    if name in ("onestep", "random"):
+        return dict(BOTS[name])
+    depth = name[len("minimax"):]
+    if name.startswith("minimax") and depth.isdigit():
+        from sailfish.envs import spec
+
+        (param,) = [p for p in spec("connect4").params if p["name"] == "opponent_depth"]
+        if not param["low"] <= int(depth) <= param["high"]:
+            raise ValueError(f"--vs {vs}: the minimax depth must be {param['low']:g} to {param['high']:g}")
+        return {**BOTS["minimax"], "opponent_depth": int(depth)}
+    raise ValueError(f"--vs {vs}: unknown bot {name!r}; use {names}")
+
+
+def play_match(make_side, policy, games: int, deterministic: bool = False,
+               max_envs: int = 64) -> dict[str, np.ndarray]:
+    """Play ``games`` games of a two-outcome-plus-draw env against its scripted opponent, the first
+    ``ceil(games / 2)`` moving first and the rest second.
+
+    Args:
+        make_side: ``make_side(agent_first: bool, num_envs: int)`` returns a vector env whose every
+            episode is one game, its final reward the outcome (+1 win, 0 draw, -1 loss).
+        policy: the trained policy; ``deterministic`` takes its most likely action.
+        max_envs: envs stepped at once per side.
+
+    Returns:
+        ``{"first": counts, "second": counts}``, each an int array ``[wins, draws, losses]``. Every
+        env plays a fixed quota of games, so short games are not over-represented.
+    """
+    import torch
+
+    counts = {}
+    for side, n in (("first", (games + 1) // 2), ("second", games // 2)):
+        counts[side] = np.zeros(3, dtype=np.int64)
+        if n == 0:
+            continue
+        num_envs = min(n, max_envs)
+        quota = np.full(num_envs, n // num_envs) + (np.arange(num_envs) < n % num_envs)
+        env = make_side(side == "first", num_envs)
+        try:
+            played = np.zeros(num_envs, dtype=np.int64)
+            obs_t = torch.from_numpy(env.observations)
+            env.reset()
+            state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
+            with torch.inference_mode():
+                while (played < quota).any():
+                    params, _, state = policy(obs_t, state)
+                    actions = policy.dist.mode(params) if deterministic else policy.dist.sample(params)[0]
+                    np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
+                    _, rewards, terminals, truncations, _ = env.step(env.actions)
+                    done = np.logical_or(terminals, truncations)
+                    for i in np.flatnonzero(done & (played < quota)):
+                        counts[side][1 - int(np.sign(rewards[i]))] += 1  # +1 -> wins, 0 -> draws, -1 -> losses
+                        played[i] += 1
+                    if state is not None:
+                        keep = torch.from_numpy(~done).unsqueeze(1).float()
+                        state = tuple(s * keep for s in state)
+        finally:
+            env.close()
+    return counts
+
+
+def wilson_interval(k: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ``k / n`` (scipy: the ``[stats]`` extra)."""
+    stats = require("scipy.stats", MATCH)
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def match_report(env_name: str, vs: str, counts: dict[str, np.ndarray]) -> list[str]:
+    """The lines ``sailfish eval --vs`` prints: rates with 95% Wilson intervals, then counts per side."""
+    total = counts["first"] + counts["second"]
+    n = int(total.sum())
+    rates = " | ".join(f"{name} {k / n:.3f} [{lo:.3f}, {hi:.3f}]" for name, k in zip(("win", "draw", "loss"), total)
+                       for lo, hi in [wilson_interval(int(k), n)])
+    per_side = " | ".join(f"moving {side}: {c[0]} won, {c[1]} drawn, {c[2]} lost" for side, c in counts.items())
+    return [f"{env_name} vs {vs}: {n} games | {rates} (95% Wilson)", f"  {per_side}"]
+
+
 def save_gif(frames: list, path: str, fps: int) -> None:
     """Write RGB frames ``(H, W, 3) uint8`` as a looping GIF (Pillow: the ``[plot]`` extra)."""
     Image = require("PIL.Image", GIF)
@@ -124,9 +222,18 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{path}: trained on {config.env!r}, not {args.env!r}")
         if args.gif:
             require("PIL.Image", GIF)  # checked before the episodes run; sailfish.cli words the error
+        if args.vs is not None:
+            opponent = bot_config(args.vs)
+            if args.env not in BOT_ENVS:
+                raise ValueError(f"--vs: scripted opponents exist for {', '.join(BOT_ENVS)} only, not {args.env!r}")
+            if args.gif:
+                raise ValueError("--vs and --gif cannot be combined; record a GIF without --vs")
+            require("scipy.stats", MATCH)
     except ValueError as e:
         fail(COMMAND, str(e))
     torch.set_num_threads(1)
+    if args.vs is not None:
+        return _run_match(args, config, payload, opponent, path)
     num_envs = 1 if args.gif else min(args.episodes, 16)
     try:
         env = make_env(config, num_envs=num_envs, seed=args.seed)
@@ -145,4 +252,31 @@ def run(args: argparse.Namespace) -> int:
     if frames:
         save_gif(frames, args.gif, args.fps)
         print(f"wrote {args.gif} ({len(frames)} frames)")
+    return 0
+
+
+def _run_match(args: argparse.Namespace, config, payload: dict, opponent: dict[str, int], path) -> int:
+    from sailfish.policies import make_policy
+    from sailfish.train import make_env
+
+    # One agent row against the bot at full skill, raw rewards (their sign is the outcome).
+    base = config.replace(reward_norm=False, env_config={**config.env_config, "players": 1, "opponent_skill": 1.0,
+                                                         **opponent})
+
+    def make_side(agent_first: bool, num_envs: int):
+        side = base.replace(env_config={**base.env_config, "agent_first": 1.0 if agent_first else 0.0})
+        return make_env(side, num_envs=num_envs, seed=args.seed + (0 if agent_first else 1))
+
+    try:
+        probe = make_side(True, 1)
+    except ValueError as e:
+        fail(COMMAND, str(e))
+    policy = make_policy(probe, config)
+    probe.close()
+    policy.load_state_dict(payload["policy"])
+    policy.eval()
+    counts = play_match(make_side, policy, args.episodes, args.deterministic)
+    for line in match_report(args.env, args.vs, counts):
+        print(line)
+    print(f"  checkpoint {path}")
     return 0

@@ -1,6 +1,7 @@
 // Sanitizer driver: steps every registered env at least `steps` agent-steps (rows stepped, so a
 // many-agent world counts each agent) with random and edge-case actions, through the same vector
-// layer Python uses, with 1 and 2 threads.
+// layer Python uses, with 1 and 2 threads; under its default config, then under each of the
+// VARIANTS below (modes whose code the defaults never reach).
 // Built by tests/test_sanitizer.py with -fsanitize=address,undefined; any report fails the test.
 //
 //   fuzz_envs [steps_per_env=1000000] [env_name]
@@ -12,11 +13,36 @@
 #define NUM_ENVS 64          // single-agent envs
 #define NUM_WORLDS 4         // many-agent envs
 
-static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
-    double cfg[32];
+// Configs besides the defaults: the parameters each sets, the rest at their defaults.
+typedef struct { const char* name; double value; } Setting;
+typedef struct {
+    const char* env;
+    const char* label;  // the name the report line carries: env[settings]
+    Setting settings[4];
+} Variant;
+static const Variant VARIANTS[] = {
+    {"connect4", "connect4[players=2]", {{"players", 2}}},
+    {"connect4", "connect4[opponent=1,opponent_depth=2]", {{"opponent", 1}, {"opponent_depth", 2}}},
+    {"connect4", "connect4[opponent=2]", {{"opponent", 2}}},
+};
+#define NUM_VARIANTS ((int)(sizeof(VARIANTS) / sizeof(VARIANTS[0])))
+
+// The defaults with `v`'s settings (v NULL: the defaults alone); 1 if a setting names no parameter.
+static int make_config(const EnvDesc* desc, const Variant* v, double* cfg) {
     for (int i = 0; i < desc->num_params; i++) cfg[i] = desc->params[i].def;
+    for (int k = 0; v && k < 4 && v->settings[k].name; k++) {
+        int found = 0;
+        for (int i = 0; i < desc->num_params; i++) {
+            if (strcmp(desc->params[i].name, v->settings[k].name) == 0) { cfg[i] = v->settings[k].value; found = 1; }
+        }
+        if (!found) { fprintf(stderr, "%s: no parameter %s\n", v->label, v->settings[k].name); return 1; }
+    }
+    return 0;
+}
+
+static int fuzz(const EnvDesc* desc, const double* cfg, const char* label, long total_steps, int threads) {
     EnvLayout l;
-    if (sf_check_config(desc, cfg, &l)) { fprintf(stderr, "%s: default config rejected\n", desc->name); return 1; }
+    if (sf_check_config(desc, cfg, &l)) { fprintf(stderr, "%s: config rejected\n", label); return 1; }
     const int num_envs = l.agents_per_env > 1 ? NUM_WORLDS : NUM_ENVS;
     const int rows = num_envs * l.agents_per_env;
     const size_t obs_bytes = (size_t)rows * (size_t)sf_obs_size(&l) * (l.obs_type == SF_OBS_F32 ? 4 : 1);
@@ -51,7 +77,7 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
                 }
             }
         }
-        if (sf_vec_check_actions(vec) >= 0) { fprintf(stderr, "%s: valid actions rejected\n", desc->name); return 1; }
+        if (sf_vec_check_actions(vec) >= 0) { fprintf(stderr, "%s: valid actions rejected\n", label); return 1; }
         sf_vec_step(vec);
         for (int r = 0; r < rows; r++) reward_sum += rewards[r];
         if (it % 9973 == 0) {
@@ -66,10 +92,10 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
         ((float*)actions)[0] = NAN;
     } else {
         ((int32_t*)actions)[0] = -1;
-        if (sf_vec_check_actions(vec) != 0) { fprintf(stderr, "%s: -1 not rejected\n", desc->name); return 1; }
+        if (sf_vec_check_actions(vec) != 0) { fprintf(stderr, "%s: -1 not rejected\n", label); return 1; }
         ((int32_t*)actions)[0] = l.act_n[0];
     }
-    if (sf_vec_check_actions(vec) != 0) { fprintf(stderr, "%s: invalid action not rejected\n", desc->name); return 1; }
+    if (sf_vec_check_actions(vec) != 0) { fprintf(stderr, "%s: invalid action not rejected\n", label); return 1; }
     // State round trip through get/set for every env.
     double state[SF_MAX_STATE_FIELDS];
     for (int e = 0; e < num_envs; e++) {
@@ -78,7 +104,7 @@ static int fuzz(const EnvDesc* desc, long total_steps, int threads) {
     }
     sf_vec_destroy(vec);
     free(obs); free(actions); free(rewards); free(terminals); free(truncations); free(rgb); free(masks);
-    printf("%-16s threads=%d agent_steps=%ld reward_sum=%.1f ok\n", desc->name, threads, iters * rows, reward_sum);
+    printf("%-16s threads=%d agent_steps=%ld reward_sum=%.1f ok\n", label, threads, iters * rows, reward_sum);
     return 0;
 }
 
@@ -86,10 +112,19 @@ int main(int argc, char** argv) {
     long steps = argc > 1 ? atol(argv[1]) : 1000000;
     const char* only = argc > 2 ? argv[2] : NULL;
     int failures = 0;
+    double cfg[32];
     for (int i = 0; i < sf_registry_size; i++) {
-        if (only && strcmp(only, sf_registry[i]->name) != 0) continue;
-        failures += fuzz(sf_registry[i], steps, 1);
-        failures += fuzz(sf_registry[i], steps / 4, 2);
+        const EnvDesc* desc = sf_registry[i];
+        if (only && strcmp(only, desc->name) != 0) continue;
+        if (make_config(desc, NULL, cfg)) return 1;
+        failures += fuzz(desc, cfg, desc->name, steps, 1);
+        failures += fuzz(desc, cfg, desc->name, steps / 4, 2);
+        for (int v = 0; v < NUM_VARIANTS; v++) {
+            if (strcmp(VARIANTS[v].env, desc->name) != 0) continue;
+            if (make_config(desc, &VARIANTS[v], cfg)) return 1;
+            failures += fuzz(desc, cfg, VARIANTS[v].label, steps, 1);
+            failures += fuzz(desc, cfg, VARIANTS[v].label, steps / 4, 2);
+        }
     }
     return failures ? 1 : 0;
 }
