@@ -6,6 +6,7 @@ env per step; the policy's action is written straight into the env's action buff
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable
 
@@ -30,12 +31,14 @@ class Collector:
         initial_state: a recurrent policy's state for every row (None: feedforward).
         reward_scale: factor applied to rewards as they are stored (the reported returns are the env's);
             a population gives one per member (a list: each member's block of rows).
+        amp: a factory of the context the policy runs in (``sailfish.train.hardware.autocast``).
     """
 
     def __init__(self, env, policy: Callable, dist, experience: Experience, generator: torch.Generator,
-                 initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0):
+                 initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0,
+                 amp: Callable = contextlib.nullcontext):
         self.env, self.policy, self.dist, self.experience = env, policy, dist, experience
-        self.generator, self.state = generator, initial_state
+        self.generator, self.state, self.amp = generator, initial_state, amp
         if isinstance(reward_scale, (list, tuple)):  # per member: repeat over each member's rows
             per_row = experience.rows // len(reward_scale)
             self.reward_scale = np.repeat(np.asarray(reward_scale, np.float32), per_row)
@@ -74,8 +77,9 @@ class Collector:
                     host["masks"][:, t] = masks_np
                 if state is not None:
                     state = self._reset_state(state, t)
-                params, value, state = policy(self._observations(), state)
-                actions, logprob = dist.sample(params, self.generator)
+                with self.amp():
+                    params, value, state = policy(self._observations(), state)
+                actions, logprob = dist.sample(params.float(), self.generator)
                 if self.action_low is None:
                     self.env_actions.copy_(actions)
                 else:
@@ -96,7 +100,8 @@ class Collector:
             t0 = clock()
             if state is not None:
                 state = self._reset_state(state, None)
-            _, next_value, _ = policy(self._observations(), state)
+            with self.amp():
+                _, next_value, _ = policy(self._observations(), state)
             exp.next_values.copy_(next_value)
             self.state = None if state is None else tuple(s.clone() for s in state)
             t_fwd += clock() - t0

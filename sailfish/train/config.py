@@ -59,8 +59,9 @@ class Config:
     worker_timeout: float = 60.0
     """Seconds a "multiprocessing" worker may take for one env step or reset before it is killed and the
     run stops with an error naming the env and the step; 0 = wait forever."""
-    torch_threads: int = 1
-    """Intra-op threads for torch on CPU; tiny policies run fastest on 1 (per-op overhead dominates)."""
+    torch_threads: int = 0
+    """Intra-op threads for torch on CPU; 0 = auto: every core when minibatch_size x hidden_size^2 is
+    large enough to split, else 1 (tiny policies run fastest on 1: per-op overhead dominates)."""
     rollout_steps: int = 64
     """Horizon per agent per collection, in steps: one update uses ``num_envs * rollout_steps`` samples."""
     bptt_horizon: int = 16
@@ -130,6 +131,10 @@ class Config:
     # --- system ---
     device: str = "cpu"
     """torch device: "cpu", "cuda", "cuda:1", ... ("auto" = cuda if available)."""
+    precision: str = "auto"
+    """Matmul precision of the policy's forward passes: "auto" (bf16 where the hardware has native
+    bf16: AVX512_BF16/AMX on CPU, bf16 support on the GPU; fp32 elsewhere), "bf16" or "fp32".
+    Parameters, optimizer state, advantages, returns and losses stay fp32."""
     compile: bool = False
     """Wrap the policy in torch.compile (needs a C++ compiler on CPU)."""
 
@@ -158,7 +163,9 @@ class Config:
             if not ok:
                 raise ValueError(f"{key}: must be {rule}, got {getattr(self, key)!r}")
 
-        for key in ("total_steps", "num_envs", "num_threads", "torch_threads", "rollout_steps",
+        check("torch_threads", self.torch_threads >= 0, ">= 0 (0 = auto)")
+        check("precision", self.precision in ("auto", "bf16", "fp32"), '"auto", "bf16" or "fp32"')
+        for key in ("total_steps", "num_envs", "num_threads", "rollout_steps",
                     "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "keep_checkpoints"):
             check(key, getattr(self, key) > 0, "> 0")
         for key in ("lr", "adam_eps", "max_grad_norm", "rho_clip", "c_clip", "clip_coef", "reward_scale"):

@@ -27,6 +27,7 @@ from sailfish.train.collector import Collector
 from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
+from sailfish.train.hardware import autocast, resolve_precision, resolve_threads
 from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_advantages,
                                     member_means, normalize_member_advantages)
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
@@ -93,6 +94,10 @@ class Trainer:
         self.dist = getattr(self.policy, "dist", None) or make_distribution(env.single_action_space)
         self.recurrent = bool(getattr(self.policy, "is_recurrent", False))
         self.forward = torch.compile(self.policy) if config.compile else self.policy
+        autocast_dtype, self.precision = resolve_precision(config.precision, self.device)
+        self.amp = autocast(autocast_dtype, self.device)
+        self.threads, self.threads_reason = resolve_threads(config.torch_threads, config.minibatch_size,
+                                                            config.hidden_size)
         self.params = self.policy.member_parameters() if K > 1 else [p for p in self.policy.parameters()
                                                                       if p.requires_grad]
         self.optimizer = Adam(self.params, lr=config.lr, eps=config.adam_eps,
@@ -114,7 +119,7 @@ class Trainer:
             state_shapes=None if state is None else [s.shape[1:] for s in state], members=K)
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
-                                   reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale)
+                                   reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp)
 
         self.global_step = self.update_count = self.resumed_step = 0  # steps: per member, all ranks
         self.member_episodes = [EpisodeWindow(min_episodes=rows // K) for _ in range(K)]
@@ -133,7 +138,7 @@ class Trainer:
         if self.started:
             return
         self.started, cfg, K = True, self.config, self.num_members
-        torch.set_num_threads(cfg.torch_threads)
+        torch.set_num_threads(self.threads)
         saved_world = self.world_size
         if self.rank == 0:  # rank 0 alone reads and writes the run directory
             if self.resume_dir is not None:
@@ -154,6 +159,7 @@ class Trainer:
         cfg = self.config
         self.start()
         self._message(f"run dir: {self.run_dir}" if self.run_dir else "run dir: none (runs_dir is empty)")
+        self._message(f"precision: {self.precision}; torch threads: {self.threads} ({self.threads_reason})")
         last_log, metrics = -float("inf"), {}
         try:
             while self.global_step < cfg.total_steps:
@@ -275,12 +281,14 @@ class Trainer:
     def evaluate(self, mb: Minibatch) -> tuple[torch.Tensor, torch.Tensor]:
         """The current policy on a minibatch: action parameters ``[K, S, L, P]`` and values ``[K, S, L]``."""
         shape = mb.logprobs.shape
-        if self.recurrent:
-            flat = lambda x: x.flatten(0, 1)  # noqa: E731
-            params, values, _ = self.policy.forward_sequence(flat(mb.obs), tuple(map(flat, mb.state)), flat(mb.starts))
-        else:
-            params, values, _ = self.policy(mb.obs.reshape(-1, *mb.obs.shape[3:]), None)
-        return params.view(*shape, -1), values.view(shape)
+        with self.amp():  # bf16 matmuls where asked for; what comes out is fp32 again
+            if self.recurrent:
+                flat = lambda x: x.flatten(0, 1)  # noqa: E731
+                params, values, _ = self.policy.forward_sequence(flat(mb.obs), tuple(map(flat, mb.state)),
+                                                                 flat(mb.starts))
+            else:
+                params, values, _ = self.policy(mb.obs.reshape(-1, *mb.obs.shape[3:]), None)
+        return params.float().view(*shape, -1), values.float().view(shape)
 
     def step(self, loss: torch.Tensor) -> None:
         """Backward, clip each member's gradient to its global norm, one Adam step."""

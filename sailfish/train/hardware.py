@@ -1,0 +1,72 @@
+"""What the learner runs on: matmul precision and torch's thread count, chosen from the hardware.
+
+- ``precision = "auto"``: bf16 matmuls (``torch.autocast``) where the hardware has native bf16 (CPU:
+  the ``avx512_bf16`` or ``amx_bf16`` flag in ``/proc/cpuinfo``, never guessed from a model name;
+  CUDA: ``torch.cuda.is_bf16_supported()``), fp32 elsewhere. Parameters, optimizer state,
+  advantages, returns and loss reductions stay fp32 whatever the setting.
+- ``torch_threads = 0`` ("auto"): every core for a policy whose update matmuls are big enough to
+  split (``minibatch_size x hidden_size^2 >= THREADS_MIN_WORK``), one thread for the small ones,
+  where per-op overhead, not arithmetic, is the cost and a second thread only adds hand-offs.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Callable, ContextManager
+
+import torch
+
+# minibatch_size x hidden_size^2 from which a second thread pays (benchmarks/learner.py): cartpole's
+# 1024 x 64^2 = 4.2M runs faster on one thread, breakout's 8192 x 128^2 = 134M on two.
+THREADS_MIN_WORK = 32 * 2**20
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The CPU feature flags of ``/proc/cpuinfo`` (or of the text given); empty where there is none."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return set()
+    for line in cpuinfo.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def resolve_precision(setting: str, device: torch.device, flags: set[str] | None = None
+                      ) -> tuple[torch.dtype | None, str]:
+    """``(autocast dtype or None for fp32, why)`` for ``Config.precision`` on ``device``."""
+    if setting == "fp32":
+        return None, "fp32 (asked for)"
+    if device.type == "cuda":
+        native = torch.cuda.is_bf16_supported()
+        why = "the GPU supports bf16" if native else "the GPU has no bf16"
+    else:
+        flags = cpu_flags() if flags is None else flags
+        found = sorted(flags & {"avx512_bf16", "amx_bf16"})
+        native = bool(found)
+        why = f"the CPU has {', '.join(found)}" if native else "no avx512_bf16 or amx_bf16 in the CPU flags"
+    if setting == "bf16":
+        return torch.bfloat16, "bf16 (asked for" + ("" if native else "; emulated: " + why) + ")"
+    return (torch.bfloat16, f"bf16 matmuls ({why})") if native else (None, f"fp32 ({why})")
+
+
+def autocast(dtype: torch.dtype | None, device: torch.device) -> Callable[[], ContextManager]:
+    """A factory of the context the policy's forward passes run in (a no-op for fp32)."""
+    if dtype is None:
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+def resolve_threads(setting: int, minibatch_size: int, hidden_size: int, cores: int | None = None) -> tuple[int, str]:
+    """``(torch threads, why)`` for ``Config.torch_threads`` (0 = auto, see the module docstring)."""
+    if setting > 0:
+        return setting, "asked for"
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    work = minibatch_size * hidden_size ** 2
+    if work >= THREADS_MIN_WORK:
+        return cores, f"minibatch x hidden^2 = {work / 2**20:.0f}M >= {THREADS_MIN_WORK / 2**20:.0f}M: every core"
+    return 1, f"minibatch x hidden^2 = {work / 2**20:.1f}M < {THREADS_MIN_WORK / 2**20:.0f}M: one thread"
