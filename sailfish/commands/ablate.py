@@ -95,23 +95,16 @@ def parse(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish ablate``; returns 0 (1 if some runs failed), or exits 2 on bad input."""
-    import sailfish
     from rich.console import Console
 
     from sailfish.ablate import report, run_ablation, validate
     from sailfish.ablate.spec import baseline_of, default_study
 
-    names = sailfish.envs.names()
     if args.storage is not None or args.join or args.report:
         return run_shared(args)
     if args.heartbeat is not None:
         fail(COMMAND, "--heartbeat: only with --storage (a local ablation has no heartbeats)")
-    if args.env is None:
-        fail(COMMAND, "env: required (an environment name, see `sailfish envs`)")
-    if args.env not in names:
-        fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
-    if args.seeds < 1:
-        fail(COMMAND, f"--seeds: must be >= 1, got {args.seeds}")
+    _check_env_and_seeds(args, "env: required (an environment name, see `sailfish envs`)")
     if args.workers < 1:
         fail(COMMAND, f"--workers: must be >= 1, got {args.workers}")
     try:
@@ -146,7 +139,6 @@ JOIN_DEFAULTS = {"seeds": 5, "set": [], "variant": [], "total_steps": None, "met
 def run_shared(args: argparse.Namespace) -> int:
     """``sailfish ablate`` with ``--storage``: record the study (unless ``--join`` / ``--report``), train
     runs in ``--workers`` processes, write the report from the database. Returns 0 (1 if runs failed)."""
-    import sailfish
     from rich.console import Console
 
     from sailfish._extras import require
@@ -171,13 +163,7 @@ def run_shared(args: argparse.Namespace) -> int:
     console = Console()
     try:
         if option == "--storage":
-            names = sailfish.envs.names()
-            if args.env is None:
-                fail(COMMAND, "env: required to start an ablation (or give --join to join one)")
-            if args.env not in names:
-                fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
-            if args.seeds < 1:
-                fail(COMMAND, f"--seeds: must be >= 1, got {args.seeds}")
+            _check_env_and_seeds(args, "env: required to start an ablation (or give --join to join one)")
             variants, common = parse(args)
             validate(args.env, variants, common)
             study = args.study or default_study(args.env, variants, common)
@@ -214,3 +200,16 @@ def run_shared(args: argparse.Namespace) -> int:
     for label, error in failures.items():
         console.print(f"[red]failed[/red] {label}: {error}")
     return 1 if failures else 0
+
+
+def _check_env_and_seeds(args, missing_env: str) -> None:
+    """The env is a native one and --seeds is positive, else a one-line exit 2."""
+    import sailfish
+
+    names = sailfish.envs.names()
+    if args.env is None:
+        fail(COMMAND, missing_env)
+    if args.env not in names:
+        fail(COMMAND, f"env: unknown environment {args.env!r} (available: {', '.join(sorted(names))})")
+    if args.seeds < 1:
+        fail(COMMAND, f"--seeds: must be >= 1, got {args.seeds}")

@@ -17,10 +17,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import gymnasium as gym
-import numpy as np
 
 from sailfish.emulation.aec import AECAdapter
-from sailfish.emulation.agent_spaces import AgentSpaces
+from sailfish.emulation.agent_spaces import set_up_agents
 from sailfish.emulation.base import EpisodeStats, Rows, env_name, summarize
 from sailfish.spaces import action_layout, observation_layout
 
@@ -105,18 +104,7 @@ class PettingZooAdapter:
         if not is_parallel_env(env):
             raise TypeError(f"{type(env).__name__} is not a PettingZoo ParallelEnv (it needs possible_agents, "
                             "observation_space(agent), action_space(agent), reset and step)")
-        self.env = env
-        self.name = env_name(env)
-        self.agents = list(env.possible_agents)
-        self.num_agents = len(self.agents)
-        self.spaces = AgentSpaces(self.name, self.agents, [env.observation_space(a) for a in self.agents],
-                                  [env.action_space(a) for a in self.agents])
-        self.observation_layout = self.spaces.observation_layout
-        self.action_layout = self.spaces.action_layout
-        self.action_counts, self.action_masks = self.spaces.action_counts, self.spaces.action_masks
-        self.stats = EpisodeStats()
-        self._returns = np.zeros(self.num_agents, np.float64)
-        self._lengths = np.zeros(self.num_agents, np.int64)
+        set_up_agents(self, env)
         self._alive: list[bool] = [False] * self.num_agents
         self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout))
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from sailfish.emulation.agent_spaces import AgentSpaces
-from sailfish.emulation.base import EpisodeStats, Rows, env_name
+from sailfish.emulation.agent_spaces import set_up_agents
+from sailfish.emulation.base import Rows
 
 
 class AECAdapter:
@@ -37,19 +37,8 @@ class AECAdapter:
     """
 
     def __init__(self, env: Any):
-        self.env = env
-        self.name = env_name(env)
-        self.agents = list(env.possible_agents)
-        self.num_agents = len(self.agents)
+        set_up_agents(self, env)
         self._index = {agent: i for i, agent in enumerate(self.agents)}
-        self.spaces = AgentSpaces(self.name, self.agents, [env.observation_space(a) for a in self.agents],
-                                  [env.action_space(a) for a in self.agents])
-        self.observation_layout = self.spaces.observation_layout
-        self.action_layout = self.spaces.action_layout
-        self.action_counts, self.action_masks = self.spaces.action_counts, self.spaces.action_masks
-        self.stats = EpisodeStats()
-        self._returns = np.zeros(self.num_agents, np.float64)
-        self._lengths = np.zeros(self.num_agents, np.int64)
         self._in_game = np.zeros(self.num_agents, np.bool_)
         self._mover = -1
         self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout))

@@ -124,3 +124,24 @@ class AgentSpaces:
         if not self.padded:
             return self.action_layout.unflatten(flat)
         return np.int64(int(flat) % self._counts[i] + self._starts[i])
+
+
+def set_up_agents(adapter, env) -> None:
+    """The multi-agent adapters' common fields from a PettingZoo env: its name, ``possible_agents``,
+    their padded spaces and layouts, legal-action bookkeeping and per-agent episode sums."""
+    import numpy as np
+
+    from sailfish.emulation.base import EpisodeStats, env_name
+
+    adapter.env = env
+    adapter.name = env_name(env)
+    adapter.agents = list(env.possible_agents)
+    adapter.num_agents = len(adapter.agents)
+    adapter.spaces = AgentSpaces(adapter.name, adapter.agents, [env.observation_space(a) for a in adapter.agents],
+                                 [env.action_space(a) for a in adapter.agents])
+    adapter.observation_layout = adapter.spaces.observation_layout
+    adapter.action_layout = adapter.spaces.action_layout
+    adapter.action_counts, adapter.action_masks = adapter.spaces.action_counts, adapter.spaces.action_masks
+    adapter.stats = EpisodeStats()
+    adapter._returns = np.zeros(adapter.num_agents, np.float64)
+    adapter._lengths = np.zeros(adapter.num_agents, np.int64)
