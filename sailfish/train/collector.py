@@ -47,6 +47,13 @@ class Collector:
         self.device = experience.device
         self.env_obs, self.env_actions = torch.from_numpy(env.observations), torch.from_numpy(env.actions)
         self.env_masks = getattr(env, "masks", None)  # None: every row is always live
+        # Legal-action masks (None: every action is always legal): the policy samples under them
+        # and the experience keeps them, so the update scores the same masked distribution.
+        self.env_action_masks = getattr(env, "action_masks", None)
+        self.action_masks = None
+        if self.env_action_masks is not None:
+            view = torch.from_numpy(self.env_action_masks)
+            self.action_masks = view if self.device.type == "cpu" else torch.empty_like(view, device=self.device)
         self.obs_stage = torch.empty_like(self.env_obs, device=self.device) if self.device.type != "cpu" else None
         self.done = np.ones(experience.rows, dtype=bool)  # the first step of a run starts episodes
         # A Gaussian's samples are unbounded: the env gets them clipped to its Box, the experience keeps
@@ -66,6 +73,7 @@ class Collector:
         Returns the seconds spent (stepping the env, everything else)."""
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
+        action_masks = self.action_masks
         clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
         with torch.inference_mode():
             state = self.state
@@ -75,11 +83,18 @@ class Collector:
                 host["starts"][:, t] = done
                 if masks_np is not None:
                     host["masks"][:, t] = masks_np
+                if action_masks is not None:
+                    host["action_masks"][:, t] = self.env_action_masks
+                    if action_masks.device.type != "cpu":
+                        action_masks.copy_(torch.from_numpy(self.env_action_masks), non_blocking=True)
                 if state is not None:
                     state = self._reset_state(state, t)
                 with self.amp():
                     params, value, state = policy(self._observations(), state)
-                actions, logprob = dist.sample(params.float(), self.generator)
+                if action_masks is None:
+                    actions, logprob = dist.sample(params.float(), self.generator)
+                else:
+                    actions, logprob = dist.sample(params.float(), self.generator, action_masks)
                 if self.action_low is None:
                     self.env_actions.copy_(actions)
                 else:
