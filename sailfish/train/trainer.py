@@ -152,7 +152,7 @@ class Trainer:
         # A resumed run restarts from fresh episodes, seeded apart from the first session's (and
         # every rank's envs apart from the others').
         seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
-        self.env.reset(seed=seeds[0] if K == 1 else seeds)
+        self.collector.begin(seeds[0] if K == 1 else seeds)
         self.session_start = time.perf_counter()
 
     def run(self) -> dict[str, float]:
