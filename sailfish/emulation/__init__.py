@@ -7,6 +7,7 @@ and the native envs exposed the other way round, as a Gymnasium ``Env`` or a ``P
 """
 from typing import Any
 
+from sailfish.emulation.action_masks import ActionMaskFromInfo
 from sailfish.emulation.adapters import (
     AECAdapter, Adapter, EpisodeStats, GymnasiumAdapter, PettingZooAdapter, Rows, emulate, env_name, is_aec_env,
     is_parallel_env, make_adapter, summarize,
@@ -15,7 +16,7 @@ from sailfish.emulation.agent_spaces import AgentSpaces
 from sailfish.emulation.native_gym import NativeGymEnv
 
 __all__ = [
-    "Adapter", "AECAdapter", "AgentSpaces", "EpisodeStats", "GymnasiumAdapter", "PettingZooAdapter", "Rows",
+    "ActionMaskFromInfo", "Adapter", "AECAdapter", "AgentSpaces", "EpisodeStats", "GymnasiumAdapter", "PettingZooAdapter", "Rows",
     "emulate", "env_name", "is_aec_env", "is_parallel_env", "make_adapter", "summarize", "NativeGymEnv",
     "NativeParallelEnv",
 ]

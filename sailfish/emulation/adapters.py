@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 
+from sailfish.emulation.action_masks import MASK_KEY, split_mask, write_mask
 from sailfish.emulation.aec import AECAdapter
 from sailfish.emulation.agent_spaces import set_up_agents
 from sailfish.emulation.base import EpisodeStats, Rows, env_name, summarize
@@ -31,19 +32,22 @@ class GymnasiumAdapter:
     """One Gymnasium env as one row; its mask is always True.
 
     Episode stats: return, length, and score (``info["score"]`` on the final step, else the
-    return). Per-step ``info`` dicts are not forwarded: the fast path carries only buffers.
+    return). Per-step ``info`` dicts are not forwarded: the fast path carries only buffers. A
+    legal-action mask comes from a Dict observation's ``"action_mask"`` (for an env that gives it
+    in ``info``, wrap it in ``sailfish.emulation.ActionMaskFromInfo``).
     """
 
     def __init__(self, env: gym.Env):
         self.env = env
         self.name = env_name(env)
         self.num_agents = 1
-        self.observation_layout = observation_layout(env.observation_space)
+        obs_space, self.mask_width = split_mask(env.observation_space, env.action_space, self.name)
+        self.observation_layout = observation_layout(obs_space)
         self.action_layout = action_layout(env.action_space)
         self.stats = EpisodeStats()
         self._return = 0.0
         self._length = 0
-        self.bind(Rows.allocate(1, self.observation_layout, self.action_layout))
+        self.bind(Rows.allocate(1, self.observation_layout, self.action_layout, self.mask_width))
 
     def bind(self, rows: Rows) -> None:
         """Points the adapter at its rows of the vector buffers."""
@@ -51,11 +55,16 @@ class GymnasiumAdapter:
         self._obs_views = self.observation_layout.leaf_views(rows.observations[0])
         rows.masks[:] = True
 
+    def _write_mask(self, obs: Any) -> None:
+        if self.mask_width:
+            write_mask(self.rows.action_masks[0], obs[MASK_KEY])
+
     def reset(self, seed: int | None = None) -> None:
         """Starts a new episode (discarding the running one's stats)."""
         obs, _ = self.env.reset(seed=seed)
         self._return, self._length = 0.0, 0
         self.observation_layout.write(obs, self._obs_views)
+        self._write_mask(obs)
         self.rows.rewards[0] = 0.0
         self.rows.terminals[0] = self.rows.truncations[0] = False
 
@@ -71,6 +80,7 @@ class GymnasiumAdapter:
             self._return, self._length = 0.0, 0
             obs, _ = self.env.reset()
         self.observation_layout.write(obs, self._obs_views)
+        self._write_mask(obs)
         rows.rewards[0] = reward
         rows.terminals[0] = terminated
         rows.truncations[0] = truncated
@@ -106,22 +116,28 @@ class PettingZooAdapter:
                             "observation_space(agent), action_space(agent), reset and step)")
         set_up_agents(self, env)
         self._alive: list[bool] = [False] * self.num_agents
-        self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout))
+        self.mask_width = self.spaces.mask_width
+        self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout, self.mask_width))
 
     def bind(self, rows: Rows) -> None:
         """Points the adapter at its rows of the vector buffers."""
         self.rows = rows
         self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
+        self.spaces.write_static_masks(rows.action_masks)
 
     def _write_observations(self, obs: dict) -> None:
         live = set(self.env.agents)
+        action_masks = self.rows.action_masks
         for i, agent in enumerate(self.agents):
             self._alive[i] = alive = agent in live and agent in obs
             self.rows.masks[i] = alive
             if alive:
                 self.spaces.write(i, obs[agent], self._obs_views[i])
+                self.spaces.write_mask(obs[agent], None if action_masks is None else action_masks[i])
             else:
                 self.rows.observations[i] = 0
+                if self.spaces.mask_from_observation:
+                    action_masks[i] = True
 
     def reset(self, seed: int | None = None) -> None:
         """Starts a new episode (discarding the running ones' stats)."""

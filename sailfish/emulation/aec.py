@@ -41,12 +41,14 @@ class AECAdapter:
         self._index = {agent: i for i, agent in enumerate(self.agents)}
         self._in_game = np.zeros(self.num_agents, np.bool_)
         self._mover = -1
-        self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout))
+        self.mask_width = self.spaces.mask_width
+        self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout, self.mask_width))
 
     def bind(self, rows: Rows) -> None:
         """Points the adapter at its rows of the vector buffers."""
         self.rows = rows
         self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
+        self.spaces.write_static_masks(rows.action_masks)
 
     def _step_out_done_agents(self) -> None:
         env = self.env
@@ -62,9 +64,13 @@ class AECAdapter:
         for i, agent in enumerate(self.agents):
             rows.masks[i] = i == self._mover
             if self._in_game[i]:
-                self.spaces.write(i, env.observe(agent), self._obs_views[i])
+                obs = env.observe(agent)
+                self.spaces.write(i, obs, self._obs_views[i])
+                self.spaces.write_mask(obs, None if rows.action_masks is None else rows.action_masks[i])
             else:
                 rows.observations[i] = 0
+                if self.spaces.mask_from_observation:
+                    rows.action_masks[i] = True
 
     def reset(self, seed: int | None = None) -> None:
         """Starts a new game (discarding the running one's stats)."""

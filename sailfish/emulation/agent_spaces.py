@@ -14,6 +14,10 @@ good agents 10) are padded to one layout:
   matching legal-action mask (True for ``a < action_counts[i]``), ready for a masked policy
   head. Until a head reads them, a policy may pick an action its agent lacks: it is mapped to
   ``a % action_counts[i]``, which is deterministic and keeps every valid action reachable.
+- **Legal-action masks**: when agents share one layout and their Dict observation holds an
+  ``"action_mask"``, it is split off the observation into the rows' ``action_masks``
+  (``sailfish.emulation.action_masks``); padded agents get their static masks there instead
+  (a Dict ``"action_mask"`` of padded agents stays in their observation).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from typing import Any, Sequence
 import gymnasium as gym
 import numpy as np
 
+from sailfish.emulation.action_masks import MASK_KEY, split_mask, write_mask
 from sailfish.spaces import ActionLayout, ObservationLayout, action_layout, observation_layout
 
 
@@ -37,6 +42,8 @@ class AgentSpaces:
         action_counts: per agent, its number of actions (Discrete heads), else None.
         action_masks: ``bool [agents, n]``, True where the row's agent has the action (Discrete
             heads), else None. Static: it says nothing of actions illegal in a given state.
+        mask_width: columns of the rows' ``action_masks`` buffer; 0 = the agents have no masks.
+        mask_from_observation: True when each observation's ``"action_mask"`` fills it.
     """
 
     def __init__(self, name: str, agents: Sequence[str], obs_spaces: Sequence[gym.Space],
@@ -53,8 +60,11 @@ class AgentSpaces:
         self.agent_types = np.asarray(types, np.int64)
         self.type_names = [re.sub(r"_\d+$", "", self.agents[types.index(k)]) for k in range(len(pairs))]
         self.padded = len(pairs) > 1
+        self.mask_width, self.mask_from_observation = 0, False
         if not self.padded:
-            self.observation_layout: ObservationLayout = observation_layout(obs_spaces[0])
+            obs_space, self.mask_width = split_mask(obs_spaces[0], act_spaces[0], name)
+            self.mask_from_observation = self.mask_width > 0
+            self.observation_layout: ObservationLayout = observation_layout(obs_space)
             self.action_layout: ActionLayout = action_layout(act_spaces[0])
             self._act_layouts = [self.action_layout] * len(self.agents)
         else:
@@ -64,6 +74,8 @@ class AgentSpaces:
             counts = [int(s.n) for s in act_spaces] if self.padded else [int(space.n)] * len(self.agents)
             self.action_counts: np.ndarray | None = np.asarray(counts, np.int64)
             self.action_masks: np.ndarray | None = np.arange(int(space.n)) < self.action_counts[:, None]
+            if self.padded and not self.action_masks.all():
+                self.mask_width = int(space.n)
         else:
             self.action_counts = self.action_masks = None
 
@@ -118,6 +130,16 @@ class AgentSpaces:
             offset += leaf.size
         row[offset:] = 0.0
         row[self._width + self.agent_types[i]] = 1.0
+
+    def write_static_masks(self, action_masks: np.ndarray | None) -> None:
+        """Fills every row's ``action_masks`` with its agent's static mask (all legal when unpadded)."""
+        if action_masks is not None:
+            action_masks[:] = self.action_masks if self.padded else True
+
+    def write_mask(self, obs: Any, row: np.ndarray | None) -> None:
+        """Writes the legal-action mask an observation carries into ``row`` (no-op without one)."""
+        if self.mask_from_observation and row is not None:
+            write_mask(row, obs[MASK_KEY])
 
     def action(self, i: int, flat: np.ndarray) -> Any:
         """Agent ``i``'s env action for head output ``flat`` (padded actions mapped ``a % n``)."""

@@ -9,7 +9,10 @@ from sailfish.spaces import ActionLayout, ObservationLayout
 
 
 class Rows(NamedTuple):
-    """One env's rows of the vector buffers (views; the adapter writes through them)."""
+    """One env's rows of the vector buffers (views; the adapter writes through them).
+
+    ``action_masks``: legal-action masks ``bool [rows, width]`` (``sailfish.emulation.action_masks``),
+    None when the env has none."""
 
     observations: np.ndarray
     actions: np.ndarray
@@ -17,13 +20,19 @@ class Rows(NamedTuple):
     terminals: np.ndarray
     truncations: np.ndarray
     masks: np.ndarray
+    action_masks: np.ndarray | None = None
 
     @classmethod
-    def allocate(cls, rows: int, obs: ObservationLayout, act: ActionLayout) -> "Rows":
-        """Fresh zeroed buffers for ``rows`` rows (for using an adapter on its own)."""
+    def allocate(cls, rows: int, obs: ObservationLayout, act: ActionLayout, mask_width: int = 0) -> "Rows":
+        """Fresh zeroed buffers for ``rows`` rows (for using an adapter on its own); an
+        ``action_masks`` buffer of ``mask_width`` columns when it is > 0."""
         return cls(np.zeros((rows, *obs.shape), obs.dtype), np.zeros((rows, *act.shape), act.dtype),
                    np.zeros(rows, np.float32), np.zeros(rows, np.bool_), np.zeros(rows, np.bool_),
-                   np.zeros(rows, np.bool_))
+                   np.zeros(rows, np.bool_), np.ones((rows, mask_width), np.bool_) if mask_width else None)
+
+    def block(self, start: int, stop: int) -> "Rows":
+        """Rows ``start:stop`` of every buffer (views)."""
+        return Rows(*(None if b is None else b[start:stop] for b in self))
 
 
 class EpisodeStats:

@@ -3,7 +3,11 @@
 Each has ``sample(params, generator=None) -> (actions, logprob)`` for rollouts (``generator``: a
 ``torch.Generator`` on the params' device; None uses torch's global one),
 ``logprob_entropy(params, actions) -> (logprob, entropy)`` and ``logprob(params, actions)`` for the
-update, and ``mode(params)`` for greedy evaluation. Plain tensor ops rather than
+update, and ``mode(params)`` for greedy evaluation.
+
+The discrete ones take an optional legal-action mask ``action_masks`` (bool ``[..., param_size]``,
+True = legal; ``env.action_masks``): masked logits are replaced by ``MASKED_LOGIT`` first, so a
+masked action is never sampled and log-probabilities and entropies are the masked distribution's. Plain tensor ops rather than
 ``torch.distributions``: no argument validation and fewer ops per call, which is what costs on CPU.
 """
 from __future__ import annotations
@@ -15,6 +19,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# Large and finite rather than -inf: exp() of it underflows to exactly 0, so a masked action adds
+# nothing to the entropy (0 x -1e9 = 0, where 0 x -inf is NaN), and a row whose every action is
+# masked (which the adapters never write) would give a uniform distribution instead of NaNs.
+MASKED_LOGIT = -1e9
+
+
+def masked_logits(params: torch.Tensor, action_masks: torch.Tensor | None) -> torch.Tensor:
+    """``params`` with illegal actions' logits set to ``MASKED_LOGIT`` (``params`` itself without a mask)."""
+    return params if action_masks is None else params.masked_fill(~action_masks, MASKED_LOGIT)
+
 
 class Categorical:
     """Discrete(n): params are n logits; actions int64 [...]."""
@@ -24,24 +38,28 @@ class Categorical:
         self.param_size = self.n
         self.action_shape: tuple[int, ...] = ()
 
-    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None,
+               action_masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        params = masked_logits(params, action_masks)
         # Gumbel-max: argmax(log p - log E), E ~ Exp(1); fewer and cheaper ops than torch.multinomial.
         logp = F.log_softmax(params, dim=-1)
         noise = torch.empty_like(logp).exponential_(generator=generator).log_()
         actions = (logp - noise).argmax(-1, keepdim=True)
         return actions.squeeze(-1), logp.gather(-1, actions).squeeze(-1)
 
-    def logprob_entropy(self, params: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logp = F.log_softmax(params, dim=-1)
+    def logprob_entropy(self, params: torch.Tensor, actions: torch.Tensor,
+                        action_masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        logp = F.log_softmax(masked_logits(params, action_masks), dim=-1)
         entropy = -(logp.exp() * logp).sum(-1)
         return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1), entropy
 
-    def logprob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return F.log_softmax(params, dim=-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+    def logprob(self, params: torch.Tensor, actions: torch.Tensor,
+                action_masks: torch.Tensor | None = None) -> torch.Tensor:
+        logp = F.log_softmax(masked_logits(params, action_masks), dim=-1)
+        return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
 
-    def mode(self, params: torch.Tensor) -> torch.Tensor:
-        return params.argmax(-1)
+    def mode(self, params: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
+        return masked_logits(params, action_masks).argmax(-1)
 
 
 class MultiCategorical:
@@ -52,28 +70,30 @@ class MultiCategorical:
         self.param_size = sum(self.nvec)
         self.action_shape = (len(self.nvec),)
 
-    def _split(self, params):
+    def _split(self, params, action_masks=None):
+        params = masked_logits(params, action_masks)  # one mask over every component's logits
         return [F.log_softmax(p, dim=-1) for p in torch.split(params, self.nvec, dim=-1)]
 
-    def sample(self, params, generator=None):
-        logps = self._split(params)
+    def sample(self, params, generator=None, action_masks=None):
+        logps = self._split(params, action_masks)
         batch = params.shape[:-1]
         acts = [torch.multinomial(lp.reshape(-1, lp.shape[-1]).exp(), 1, generator=generator).reshape(*batch, 1)
                 for lp in logps]
         logprob = sum(lp.gather(-1, a).squeeze(-1) for lp, a in zip(logps, acts))
         return torch.cat(acts, -1), logprob
 
-    def logprob_entropy(self, params, actions):
-        logps = self._split(params)
+    def logprob_entropy(self, params, actions, action_masks=None):
+        logps = self._split(params, action_masks)
         actions = actions.long()
         logprob = sum(lp.gather(-1, actions[..., i:i + 1]).squeeze(-1) for i, lp in enumerate(logps))
         entropy = sum(-(lp.exp() * lp).sum(-1) for lp in logps)
         return logprob, entropy
 
-    def logprob(self, params, actions):
-        return self.logprob_entropy(params, actions)[0]
+    def logprob(self, params, actions, action_masks=None):
+        return self.logprob_entropy(params, actions, action_masks)[0]
 
-    def mode(self, params):
+    def mode(self, params, action_masks=None):
+        params = masked_logits(params, action_masks)
         return torch.stack([p.argmax(-1) for p in torch.split(params, self.nvec, dim=-1)], -1)
 
 

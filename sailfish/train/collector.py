@@ -14,6 +14,7 @@ import gymnasium
 import numpy as np
 import torch
 
+from sailfish.emulation import summarize
 from sailfish.train.experience import Experience
 from sailfish.train.metrics import EpisodeWindow
 
@@ -47,6 +48,13 @@ class Collector:
         self.device = experience.device
         self.env_obs, self.env_actions = torch.from_numpy(env.observations), torch.from_numpy(env.actions)
         self.env_masks = getattr(env, "masks", None)  # None: every row is always live
+        # Legal-action masks (None: every action is always legal): the policy samples under them
+        # and the experience keeps them, so the update scores the same masked distribution.
+        self.env_action_masks = getattr(env, "action_masks", None)
+        self.action_masks = None
+        if self.env_action_masks is not None:
+            view = torch.from_numpy(self.env_action_masks)
+            self.action_masks = view if self.device.type == "cpu" else torch.empty_like(view, device=self.device)
         self.obs_stage = torch.empty_like(self.env_obs, device=self.device) if self.device.type != "cpu" else None
         self.done = np.ones(experience.rows, dtype=bool)  # the first step of a run starts episodes
         # A Gaussian's samples are unbounded: the env gets them clipped to its Box, the experience keeps
@@ -58,14 +66,37 @@ class Collector:
                          for b in (space.low, space.high))
             if bool(torch.isfinite(low).any() | torch.isfinite(high).any()):
                 self.action_low, self.action_high = low, high
+        # Async batches (an AsyncVecEnv with batch_size < its env instances): see collect_async.
+        batch = getattr(env, "batch_size", None)
+        self.is_async = bool(batch) and hasattr(env, "recv") and batch < getattr(env, "num_instances", batch)
+        if self.is_async:
+            if initial_state is not None:
+                raise ValueError("env_batch_size: async collection does not support recurrent policies yet; "
+                                 "set env_batch_size = 0")
+            self.num_groups = env.num_instances // batch
+            self.group_rows = experience.rows // self.num_groups
+            self.carry: list | None = None  # per group: its sent step-0 decision of the next collection
+
+    def begin(self, seed) -> None:
+        """Resets the env for collection: synchronously, or for async batches ``async_reset``."""
+        if self.is_async:
+            self.env.async_reset(seed=seed)
+            self.carry = None
+        else:
+            self.env.reset(seed=seed)
 
     def collect(self, episodes: list[EpisodeWindow | None], reduce_stats=None) -> tuple[float, float]:
         """Fill one batch of ``experience`` and its bootstrap values; finished episodes go to
         ``episodes`` (one window per population member; None: that member's are dropped), through
         ``reduce_stats`` when given (data-parallel ranks: the means over every rank's episodes).
         Returns the seconds spent (stepping the env, everything else)."""
+        if self.is_async:
+            t_env, t_fwd, stats = self.collect_async()
+            self._drain_stats(episodes, reduce_stats, [stats])
+            return t_env, t_fwd
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
+        action_masks = self.action_masks
         clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
         with torch.inference_mode():
             state = self.state
@@ -75,11 +106,18 @@ class Collector:
                 host["starts"][:, t] = done
                 if masks_np is not None:
                     host["masks"][:, t] = masks_np
+                if action_masks is not None:
+                    host["action_masks"][:, t] = self.env_action_masks
+                    if action_masks.device.type != "cpu":
+                        action_masks.copy_(torch.from_numpy(self.env_action_masks), non_blocking=True)
                 if state is not None:
                     state = self._reset_state(state, t)
                 with self.amp():
                     params, value, state = policy(self._observations(), state)
-                actions, logprob = dist.sample(params.float(), self.generator)
+                if action_masks is None:
+                    actions, logprob = dist.sample(params.float(), self.generator)
+                else:
+                    actions, logprob = dist.sample(params.float(), self.generator, action_masks)
                 if self.action_low is None:
                     self.env_actions.copy_(actions)
                 else:
@@ -105,13 +143,103 @@ class Collector:
             exp.next_values.copy_(next_value)
             self.state = None if state is None else tuple(s.clone() for s in state)
             t_fwd += clock() - t0
-        drained = env.member_episode_stats() if len(episodes) > 1 else [env.episode_stats()]
+        self._drain_stats(episodes, reduce_stats)
+        return t_env, t_fwd
+
+    def _drain_stats(self, episodes, reduce_stats, drained=None) -> None:
+        env = self.env
+        if drained is None:
+            drained = env.member_episode_stats() if len(episodes) > 1 else [env.episode_stats()]
         for window, stats in zip(episodes, drained):
             if reduce_stats is not None:  # a collective: every rank calls it, whatever its window
                 stats = reduce_stats(stats)
             if window is not None:
                 window.add(stats)
-        return t_env, t_fwd
+
+    def collect_async(self) -> tuple[float, float, dict[str, float]]:
+        """EnvPool-style collection: ``recv()`` a batch of rows, act on them, ``send()``, while the
+        other groups step. Each row keeps its own timeline (its t-th step is column t), each group
+        its own step counter; the collection ends when every group has ``steps`` steps, and a
+        group's bootstrap value is that of the observation after its last step.
+
+        A group that finishes cannot wait unsent (one batch is held at a time), so its next step is
+        decided at once, by this collection's policy, and becomes column 0 of the next collection:
+        1 / ``rollout_steps`` of the samples are one update stale, which PPO's ratio (stored
+        behaviour log-probabilities) accounts for. Returns the seconds spent (waiting for and
+        sending to the env, everything else) and the episodes finished, as ``episode_stats()``.
+        """
+        env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
+        host, G, steps = exp.host_np, self.num_groups, exp.steps
+        clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
+        t = np.zeros(G, np.int64)
+        acted = [self.carry is not None] * G  # a decision was sent: the next recv holds its outcome
+        finished, totals = 0, np.zeros(4, np.float64)
+        with torch.inference_mode():
+            if self.carry is not None:
+                for g, carried in enumerate(self.carry):
+                    self._store(g, 0, *carried)
+            while finished < G:
+                t0 = clock()
+                batch = env.recv()
+                t1 = clock()
+                rows = batch.rows
+                g = rows.start // self.group_rows
+                stats = env.episode_stats()  # a received group is idle: its episodes can be read
+                if stats:
+                    n = stats["episodes"]
+                    totals += (n, n * stats["episode_return"], n * stats["episode_length"], n * stats["score"])
+                if acted[g]:  # the outcome of column t[g]
+                    column = t[g]
+                    scale = self.reward_scale if np.isscalar(self.reward_scale) else self.reward_scale[rows]
+                    np.multiply(batch.rewards, scale, out=host["rewards"][rows, column])
+                    host["terminals"][rows, column] = batch.terminals
+                    host["truncations"][rows, column] = batch.truncations
+                    np.logical_or(batch.terminals, batch.truncations, out=self.done[rows])
+                    t[g] += 1
+                obs_np = batch.observations.copy()  # the batch's views change once it is sent
+                obs = torch.from_numpy(obs_np).to(self.device, non_blocking=True)
+                masks = None if batch.action_masks is None else torch.from_numpy(batch.action_masks).to(self.device)
+                with self.amp():
+                    params, value, _ = policy(obs, None)
+                if masks is None:
+                    actions, logprob = dist.sample(params.float(), self.generator)
+                else:
+                    actions, logprob = dist.sample(params.float(), self.generator, masks)
+                decision = (obs_np, self.done[rows].copy(),
+                            None if batch.masks is None else batch.masks.copy(),
+                            None if batch.action_masks is None else batch.action_masks.copy(), actions, logprob, value)
+                if t[g] == steps:  # done for this collection: bootstrap, and carry the next decision
+                    exp.next_values[rows] = value.float()
+                    if self.carry is None:
+                        self.carry = [None] * G
+                    self.carry[g] = decision
+                    finished += 1
+                else:
+                    self._store(g, t[g], *decision)
+                env_actions = self.env_actions[rows]
+                env_actions.copy_(actions if self.action_low is None
+                                  else torch.clamp(actions, self.action_low, self.action_high))
+                acted[g] = True
+                t2 = clock()
+                env.send(env.actions[rows])
+                t3 = clock()
+                t_env += t1 - t0 + t3 - t2
+                t_fwd += t2 - t1
+        return t_env, t_fwd, summarize(totals)
+
+    def _store(self, g: int, column: int, obs, starts, masks, action_masks, actions, logprob, value) -> None:
+        """One group's decision at step ``column`` into the experience."""
+        exp, host = self.experience, self.experience.host_np
+        rows = slice(g * self.group_rows, (g + 1) * self.group_rows)
+        host["obs"][rows, column] = obs
+        host["starts"][rows, column] = starts
+        if masks is not None and self.env_masks is not None:
+            host["masks"][rows, column] = masks
+        if action_masks is not None and "action_masks" in host:
+            host["action_masks"][rows, column] = action_masks
+        exp.actions[rows, column] = actions
+        exp.logprobs[rows, column] = logprob
+        exp.values[rows, column] = value.float()
 
     def _observations(self) -> torch.Tensor:
         return self.env_obs if self.obs_stage is None else self.obs_stage.copy_(self.env_obs, non_blocking=True)

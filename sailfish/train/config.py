@@ -56,6 +56,10 @@ class Config:
     """Vector backend for Python envs (``gym:<id>`` or ``module:factory``): "serial" or "multiprocessing"."""
     num_workers: int = 0
     """Worker processes of the "multiprocessing" backend; 0 = as many as divide num_envs up to the cores."""
+    env_batch_size: int = 0
+    """Env instances per async batch of the "serial"/"multiprocessing" backend (``sailfish.vector.make(
+    batch_size=...)``): the collector acts on one batch of rows while the workers step the others;
+    0 = synchronous (every env stepped together). Divides num_envs, a multiple of the envs per worker."""
     worker_timeout: float = 60.0
     """Seconds a "multiprocessing" worker may take for one env step or reset before it is killed and the
     run stops with an error naming the env and the step; 0 = wait forever."""
@@ -178,6 +182,8 @@ class Config:
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
               'False with encoder "cnn", "combined" or "mmo" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
+        check("env_batch_size", self.env_batch_size >= 0 and (not self.env_batch_size
+              or self.num_envs % self.env_batch_size == 0), f">= 0 and divide num_envs ({self.num_envs}) (0 = synchronous)")
         check("worker_timeout", self.worker_timeout >= 0, ">= 0 (0 = wait forever)")
         for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
             check(key, getattr(self, key) >= 0, ">= 0")

@@ -102,6 +102,10 @@ def make_env(config: Config, num_envs: int | None = None, seed: int | None = Non
     num_envs = config.num_envs if num_envs is None else num_envs
     seed = config.seed if seed is None else seed
     check_env_name(config.env)
+    if config.env_batch_size and config.env_batch_size != num_envs and (config.reward_norm
+                                                                      or not is_python_env(config.env)):
+        raise ValueError("env_batch_size: async batches are for Python envs (gym:<id>, module:factory) "
+                         "without reward_norm; set env_batch_size = 0")
     env = _make(config, num_envs, seed)
     if config.reward_norm:
         from sailfish.vector.normalize import NormalizeReward
@@ -128,6 +132,7 @@ def _make(config: Config, num_envs: int, seed: int):
         extra = dict(config.env_config) if isinstance(creator, str) else {}
         return sailfish.vector.make(creator, num_envs=num_envs, backend=config.backend,
                                     num_workers=config.num_workers or None, seed=seed, log_interval=0,
+                                    batch_size=config.env_batch_size or None,
                                     timeout=config.worker_timeout or None, **extra)
     except (ValueError, TypeError) as e:
         raise ValueError(f"env_config: {e}") from None

@@ -15,19 +15,25 @@ def mean_episode_stat(env: Any, policy: torch.nn.Module | None, ticks: int, key:
 
     ``policy`` samples actions (feedforward policies); ``None`` plays uniformly random actions
     from a generator seeded with ``seed``, so a policy and random play can be compared on the
-    same worlds, censored the same way. The env is left open.
+    same worlds, censored the same way. The env is left open. The policy samples under the env's
+    legal-action masks (``env.action_masks``) when it has them; random play ignores them.
     """
     env.reset(seed=seed)
     env.episode_stats()  # drop anything left from before
     rng = np.random.default_rng(seed)
     space = env.single_action_space
     obs = torch.from_numpy(env.observations)
+    action_masks = getattr(env, "action_masks", None)
+    action_masks = None if action_masks is None else torch.from_numpy(action_masks)
     episodes = total = 0.0
     with torch.inference_mode():
         for _ in range(ticks):
             if policy is not None:
                 params, _, _ = policy(obs, None)
-                env.actions[:] = policy.dist.sample(params)[0].numpy()
+                if action_masks is None:
+                    env.actions[:] = policy.dist.sample(params)[0].numpy()
+                else:
+                    env.actions[:] = policy.dist.sample(params, None, action_masks)[0].numpy()
             elif isinstance(space, gym.spaces.MultiDiscrete):
                 env.actions[:] = rng.integers(0, space.nvec, size=env.actions.shape)
             elif isinstance(space, gym.spaces.Discrete):

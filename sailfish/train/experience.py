@@ -6,7 +6,8 @@ recurrent policies train with truncated BPTT over whole segments and feedforward
 
 Two kinds of field:
 
-- **env fields** (``obs``, ``rewards``, ``terminals``, ``truncations``, ``starts``, ``masks``) are
+- **env fields** (``obs``, ``rewards``, ``terminals``, ``truncations``, ``starts``, ``masks``, and
+  ``action_masks`` for an env with legal-action masks: ``[rows, steps, width]``) are
   written by the collection loop on the host, one column per step, through NumPy views (the
   cheapest per-step write). On a GPU they have pinned host buffers and device mirrors filled by
   ``to_device()`` once per update; on CPU the mirror *is* the host tensor.
@@ -37,7 +38,9 @@ class Minibatch:
     when every row is live); ``weights``: prioritized sampling's importance weights per segment
     ``[members, segments, 1]`` (or None); ``index``: the segments' indices ``[members, n]`` within
     each member's block (None: the whole batch, in order);
-    ``state``: recurrent state before each segment's first step (None for feedforward policies).
+    ``state``: recurrent state before each segment's first step (None for feedforward policies);
+    ``action_masks``: the legal-action masks the actions were sampled under ``[..., width]`` (None:
+    the env has none).
     """
 
     obs: torch.Tensor
@@ -51,6 +54,7 @@ class Minibatch:
     weights: torch.Tensor | None
     index: torch.Tensor | None
     state: tuple[torch.Tensor, ...] | None
+    action_masks: torch.Tensor | None = None
 
 
 class Experience:
@@ -66,12 +70,14 @@ class Experience:
         device: the learner's device; a non-CPU device gets pinned host buffers and mirrors.
         state_shapes: per-row shapes of a recurrent policy's state tensors (None: feedforward).
         mirror: force separate device mirrors even on CPU (exercises the GPU path without one).
+        action_mask_width: columns of the env's ``action_masks`` (0: the env has none, nor has the
+            experience).
     """
 
     def __init__(self, rows: int, steps: int, segment_length: int, obs_shape: Sequence[int], obs_dtype,
                  action_shape: Sequence[int], action_dtype: torch.dtype, device: torch.device,
                  state_shapes: Sequence[Sequence[int]] | None = None, mirror: bool | None = None,
-                 members: int = 1):
+                 members: int = 1, action_mask_width: int = 0):
         if steps % segment_length:
             raise ValueError(f"bptt_horizon: must divide rollout_steps ({steps}), got {segment_length}")
         if rows % members:
@@ -87,6 +93,9 @@ class Experience:
         shapes = {"obs": ((rows, steps, *obs_shape), torch_obs_dtype), "rewards": ((rows, steps), torch.float32),
                   "terminals": ((rows, steps), torch.bool), "truncations": ((rows, steps), torch.bool),
                   "starts": ((rows, steps), torch.bool), "masks": ((rows, steps), torch.bool)}
+        if action_mask_width:
+            shapes["action_masks"] = ((rows, steps, int(action_mask_width)), torch.bool)
+        self.env_fields = tuple(shapes)
         self.host = {name: torch.zeros(shape, dtype=dtype, **host) for name, (shape, dtype) in shapes.items()}
         self.host["masks"].fill_(True)  # envs without a masks buffer are all live
         # NumPy views of the host tensors: what the collection loop writes, a column per step.
@@ -96,6 +105,7 @@ class Experience:
         self.terminals, self.truncations = mirror_of(self.host["terminals"]), mirror_of(self.host["truncations"])
         self.starts, self.masks = mirror_of(self.host["starts"]), mirror_of(self.host["masks"])
         self.masks.fill_(True)
+        self.action_masks = mirror_of(self.host["action_masks"]) if action_mask_width else None
 
         dev = dict(device=device)
         self.actions = torch.zeros((rows, steps, *action_shape), dtype=action_dtype, **dev)
@@ -120,7 +130,7 @@ class Experience:
     def to_device(self) -> None:
         """Copy the env fields from the host buffers to their device mirrors (no-op without mirrors)."""
         if self.mirrored:
-            for name in ENV_FIELDS:
+            for name in self.env_fields:
                 getattr(self, name).copy_(self.host[name], non_blocking=True)
 
     def any_padding(self) -> bool:
@@ -190,11 +200,12 @@ class Experience:
                           for s in self.segment_state)
         return Minibatch(obs=take(self.obs), actions=take(self.actions), logprobs=take(self.logprobs),
                          values=take(self.values), advantages=take(self.advantages), returns=take(self.returns),
-                         starts=take(self.starts), live=mb_live, weights=weights, index=index, state=state)
+                         starts=take(self.starts), live=mb_live, weights=weights, index=index, state=state,
+                         action_masks=None if self.action_masks is None else take(self.action_masks))
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every field of the current batch by name (the device side), for tests and inspection."""
-        out = {name: getattr(self, name) for name in ENV_FIELDS + LEARNER_FIELDS + ("next_values",)}
+        out = {name: getattr(self, name) for name in self.env_fields + LEARNER_FIELDS + ("next_values",)}
         if self.segment_state is not None:
             out.update({f"segment_state_{i}": s for i, s in enumerate(self.segment_state)})
         return out

@@ -116,7 +116,8 @@ class Trainer:
             rows, config.rollout_steps, config.bptt_horizon, env.single_observation_space.shape,
             env.observations.dtype, self.dist.action_shape,
             torch.float32 if env.actions.dtype.kind == "f" else torch.int64, self.device,
-            state_shapes=None if state is None else [s.shape[1:] for s in state], members=K)
+            state_shapes=None if state is None else [s.shape[1:] for s in state], members=K,
+            action_mask_width=0 if getattr(env, "action_masks", None) is None else env.action_masks.shape[1])
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
                                    reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp)
@@ -151,7 +152,7 @@ class Trainer:
         # A resumed run restarts from fresh episodes, seeded apart from the first session's (and
         # every rank's envs apart from the others').
         seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
-        self.env.reset(seed=seeds[0] if K == 1 else seeds)
+        self.collector.begin(seeds[0] if K == 1 else seeds)
         self.session_start = time.perf_counter()
 
     def run(self) -> dict[str, float]:
@@ -255,7 +256,10 @@ class Trainer:
         """PPO's clipped policy loss + vf_coef x value loss - ent_coef x entropy (each member's own mean)."""
         hp, K = self.hp, self.num_members
         params, new_values = self.evaluate(mb)
-        new_logprobs, entropy = self.dist.logprob_entropy(params, mb.actions)
+        if mb.action_masks is None:
+            new_logprobs, entropy = self.dist.logprob_entropy(params, mb.actions)
+        else:  # the masks the actions were sampled under: the same distribution as the behaviour's
+            new_logprobs, entropy = self.dist.logprob_entropy(params, mb.actions, mb.action_masks)
         entropy = entropy if mb.live is None else ppo.weighted(entropy, mb.live)
         entropy = ppo.entropy_bonus(entropy) if K == 1 else member_means(entropy, K)
         advantages = mb.advantages

@@ -45,6 +45,7 @@ class MemberEnvs(gym.vector.VectorEnv):
         self.terminals = np.zeros(rows, np.bool_)
         self.truncations = np.zeros(rows, np.bool_)
         self.masks = np.ones(rows, np.bool_)
+        self.action_masks = None  # a population's members act on every action (legal-action masks: not yet)
         self.blocks = [Rows(*(b[k * R:(k + 1) * R] for b in (self.observations, self.actions, self.rewards,
                                                               self.terminals, self.truncations, self.masks)))
                        for k in range(K)]

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sailfish.emulation import Rows, make_adapter
+from sailfish.emulation import make_adapter
 from sailfish.vector.protocol import Buffers, EnvCreator, GroupedVecEnv, buffer_specs, creators_for
 
 # Commands (main -> worker) and statuses (worker -> main), one byte each.
@@ -69,14 +69,15 @@ def _layout(specs: list[tuple[str, np.dtype, tuple]]) -> tuple[list[int], int]:
 
 
 def _views(raw: Any, specs: list, offsets: list[int]) -> tuple[Buffers, np.ndarray, np.ndarray]:
-    """The six buffers, the episode totals and the handshake flags (see ``_extras``)."""
+    """The row buffers (six, or seven with ``action_masks``), the episode totals and the handshake
+    flags (see ``_extras``)."""
     memory = np.frombuffer(raw, np.uint8)
     skip = (-memory.ctypes.data) % _ALIGN
     arrays = []
     for (_, dtype, shape), offset in zip(specs, offsets):
         size = np.dtype(dtype).itemsize * int(np.prod(shape, dtype=np.int64))
         arrays.append(memory[skip + offset:skip + offset + size].view(dtype).reshape(shape))
-    return Buffers(*arrays[:6]), arrays[6], arrays[7]
+    return Buffers(*arrays[:-2]), arrays[-2], arrays[-1]
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -141,7 +142,7 @@ def _worker(index: int, creators: Any, first_env: int, raw: Any, specs: list, of
             current = flags[index, 2] = first_env + i
             env = make_adapter(creator)
             row = (first_env + i) * agents
-            env.bind(Rows(*(b[row:row + agents] for b in buffers)))
+            env.bind(buffers.block(row, row + agents))
             stats[current] = env.stats.totals
             env.stats.totals = stats[current]  # episode sums land in shared memory directly
             envs.append(env)
@@ -279,10 +280,10 @@ class Multiprocessing(GroupedVecEnv):
 
         probe = make_adapter(creators[0])  # spaces decide the buffer sizes
         obs_layout, act_layout = probe.observation_layout, probe.action_layout
-        agents, name = probe.num_agents, probe.name
+        agents, name, mask_width = probe.num_agents, probe.name, probe.mask_width
         probe.close()
         rows = num_envs * agents
-        specs = buffer_specs(rows, obs_layout, act_layout)
+        specs = buffer_specs(rows, obs_layout, act_layout, mask_width)
         specs = specs + _extras(num_envs, num_workers)
         offsets, nbytes = _layout(specs)
         self._raw = ctx.RawArray(ctypes.c_uint8, nbytes)  # an unlinked file: no /dev/shm name

@@ -96,7 +96,8 @@ class NativeVecEnv(gym.vector.VectorEnv):
             buffers = Rows(np.zeros((rows, *self.single_observation_space.shape), self.single_observation_space.dtype),
                            np.zeros(act_shape, np.float32 if self._box else np.int32), np.zeros(rows, np.float32),
                            np.zeros(rows, np.bool_), np.zeros(rows, np.bool_), np.ones(rows, np.bool_))
-        (self.observations, self.actions, self.rewards, self.terminals, self.truncations, self.masks) = buffers
+        (self.observations, self.actions, self.rewards, self.terminals, self.truncations, self.masks) = buffers[:6]
+        self.action_masks = None  # every action of a native env is always legal
         self._c = _native.VecEnv(
             name, self.observations, self.actions, self.rewards, self.terminals, self.truncations,
             int(num_envs), seed=int(seed), num_threads=int(num_threads), config=config, masks=self.masks,

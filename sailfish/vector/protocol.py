@@ -12,6 +12,9 @@
   the observation in the row, so the step an agent dies on gives its reward and terminal with
   mask False, and a learner keeps sample t when the mask read with observation t is True. It is
   always True for single-agent envs.
+- ``action_masks`` is None, or (an env whose agents say which actions are legal:
+  ``sailfish.emulation.action_masks``) bool ``[rows, width]``, True = legal, ``width`` = ``n``
+  of a ``Discrete`` head or ``sum(nvec)`` of a ``MultiDiscrete`` one; written with the observations.
 - Autoreset is same-step: on the step an episode ends, reward and flags are the final
   transition's and the observation is the next episode's first.
 - ``episode_stats()`` drains the means of episodes finished since the last call
@@ -57,6 +60,7 @@ class Batch(NamedTuple):
     infos: dict
     rows: slice
     env_ids: np.ndarray
+    action_masks: np.ndarray | None = None
 
 
 @runtime_checkable
@@ -95,16 +99,21 @@ class AsyncVecEnv(VecEnv, Protocol):
     def send(self, actions: Any) -> None: ...
 
 
-# The six row buffers of a whole vector env (views into one allocation for shared memory): the
+# The row buffers of a whole vector env (views into one allocation for shared memory): the
 # same fields as one env's ``Rows``, of which they are the concatenation.
 Buffers = Rows
 
 
-def buffer_specs(rows: int, obs: ObservationLayout, act: ActionLayout) -> list[tuple[str, np.dtype, tuple]]:
-    """(name, dtype, shape) of each buffer of ``Buffers``, in field order."""
-    return [("observations", obs.dtype, (rows, *obs.shape)), ("actions", act.dtype, (rows, *act.shape)),
-            ("rewards", np.dtype(np.float32), (rows,)), ("terminals", np.dtype(np.bool_), (rows,)),
-            ("truncations", np.dtype(np.bool_), (rows,)), ("masks", np.dtype(np.bool_), (rows,))]
+def buffer_specs(rows: int, obs: ObservationLayout, act: ActionLayout,
+                 mask_width: int = 0) -> list[tuple[str, np.dtype, tuple]]:
+    """(name, dtype, shape) of each buffer of ``Buffers``, in field order (``action_masks`` only
+    when ``mask_width`` > 0)."""
+    specs = [("observations", obs.dtype, (rows, *obs.shape)), ("actions", act.dtype, (rows, *act.shape)),
+             ("rewards", np.dtype(np.float32), (rows,)), ("terminals", np.dtype(np.bool_), (rows,)),
+             ("truncations", np.dtype(np.bool_), (rows,)), ("masks", np.dtype(np.bool_), (rows,))]
+    if mask_width:
+        specs.append(("action_masks", np.dtype(np.bool_), (rows, int(mask_width))))
+    return specs
 
 
 def resolve_seeds(seed: int | Sequence[int | None] | None, count: int) -> list[int | None]:
@@ -155,7 +164,7 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
         self.render_mode = "rgb_array"
         self.log_interval = int(log_interval)
         (self.observations, self.actions, self.rewards, self.terminals, self.truncations,
-         self.masks) = buffers
+         self.masks, self.action_masks) = buffers
         self._envs_per_unit = envs_per_unit
         units_per_group = batch_size // envs_per_unit
         self._groups = [range(g * units_per_group, (g + 1) * units_per_group)
@@ -254,7 +263,8 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
         envs = self._groups[group]
         env_ids = np.arange(envs.start * self._envs_per_unit, envs.stop * self._envs_per_unit)
         return Batch(self.observations[rows], self.rewards[rows], self.terminals[rows], self.truncations[rows],
-                     self.masks[rows], {}, rows, env_ids)
+                     self.masks[rows], {}, rows, env_ids,
+                     None if self.action_masks is None else self.action_masks[rows])
 
     def send(self, actions: Any) -> None:
         """Steps the group last received with ``actions`` (its rows only; ``env.actions[batch.rows]``

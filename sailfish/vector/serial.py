@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sailfish.emulation import Rows, make_adapter
+from sailfish.emulation import make_adapter
 from sailfish.vector.protocol import Buffers, EnvCreator, GroupedVecEnv, buffer_specs, creators_for
 
 
@@ -41,7 +41,7 @@ class Serial(GroupedVecEnv):
             for i, env in enumerate(self.envs[1:], 1):
                 if (env.observation_layout.flat_space != first.observation_layout.flat_space
                         or env.action_layout.flat_space != first.action_layout.flat_space
-                        or env.num_agents != first.num_agents):
+                        or env.num_agents != first.num_agents or env.mask_width != first.mask_width):
                     raise ValueError(f"env {i} ({env.name}) has other spaces or agents than env 0 ({first.name})")
         except BaseException:
             for env in self.envs:
@@ -50,9 +50,10 @@ class Serial(GroupedVecEnv):
         k = first.num_agents
         rows = int(num_envs) * k
         buffers = Buffers(*(np.zeros(shape, dtype) for _, dtype, shape in
-                            buffer_specs(rows, first.observation_layout, first.action_layout)))
+                            buffer_specs(rows, first.observation_layout, first.action_layout,
+                                         first.mask_width)))
         for i, env in enumerate(self.envs):
-            env.bind(Rows(*(b[i * k:(i + 1) * k] for b in buffers)))
+            env.bind(buffers.block(i * k, (i + 1) * k))
         self._setup(name=first.name, obs_layout=first.observation_layout, act_layout=first.action_layout,
                     agents_per_env=k, num_instances=int(num_envs), num_units=int(num_envs), batch_size=batch_size,
                     seed=seed, log_interval=log_interval, buffers=buffers)
