@@ -132,3 +132,37 @@ def reduce_episode_stats(stats: dict[str, float]) -> dict[str, float]:
     if total == 0:
         return {}
     return {"episodes": total, **{k: float(s) / total for k, s in zip(STAT_KEYS, sums[1:])}}
+
+
+# Seeds of rank r are offset by r x this (env streams, action sampling, minibatch order).
+RANK_SEED_STRIDE = 7_919_993
+
+
+def world_mismatch(saved: int, now: int) -> str:
+    """The one-line refusal of a resume with another number of ranks."""
+    return (f"--resume: the run was trained with {saved} data-parallel rank(s) and this job has {now}; "
+            f"resume it with the same number (torchrun --nproc-per-node {saved})")
+
+
+def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """``values`` summed over ranks in place (observation statistics)."""
+    return all_reduce_sum(values, "observation statistics all-reduce")
+
+
+def sync_from_rank0(trainer, saved_world: int) -> None:
+    """Every rank takes rank 0's weights, optimizer state and counters (a resumed run's included);
+    every rank raises the same one-line error when rank 0's checkpoint had another world size."""
+    counters = torch.tensor([trainer.global_step, trainer.update_count, trainer.optimizer.steps,
+                             trainer.elapsed_before, saved_world], dtype=torch.float64)
+    broadcast_tensors([counters])
+    if int(counters[4]) != trainer.world_size:
+        raise ValueError(world_mismatch(int(counters[4]), trainer.world_size))
+    trainer.global_step = trainer.resumed_step = int(counters[0])
+    trainer.update_count, trainer.optimizer.steps = int(counters[1]), int(counters[2])
+    trainer.elapsed_before = float(counters[3])
+    policy, optimizer = trainer.policy, trainer.optimizer
+    broadcast_tensors(list(policy.parameters()) + list(policy.buffers()) + optimizer.exp_avg + optimizer.exp_avg_sq)
+    if trainer.rank != 0 and trainer.update_count:  # generators of a resumed rank: reseeded apart
+        trainer.generator.manual_seed(trainer.config.seed + trainer.rank_seed + trainer.update_count)
+        for rng, c in zip(trainer.shuffle_rngs, trainer.members):
+            rng.manual_seed(c.seed + trainer.rank_seed + trainer.update_count)

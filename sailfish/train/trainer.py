@@ -35,15 +35,6 @@ from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
 
 
-# Seeds of rank r are offset by r x this (env streams, action sampling, minibatch order).
-RANK_SEED_STRIDE = 7_919_993
-
-
-def _world_mismatch(saved: int, now: int) -> str:
-    return (f"--resume: the run was trained with {saved} data-parallel rank(s) and this job has {now}; "
-            f"resume it with the same number (torchrun --nproc-per-node {saved})")
-
-
 def resolve_device(name: str) -> torch.device:
     """``Config.device`` as a ``torch.device`` ("auto": cuda when available); under torchrun, "cuda"
     is the rank's own GPU (``cuda:LOCAL_RANK``)."""
@@ -83,7 +74,7 @@ class Trainer:
         self.hp = MemberValues(self.members, self.device)
         # Data-parallel ranks (inside an initialised process group): each steps its own envs.
         self.rank, self.world_size = distributed.rank(), distributed.world_size()
-        self.rank_seed = RANK_SEED_STRIDE * self.rank
+        self.rank_seed = distributed.RANK_SEED_STRIDE * self.rank
         # Own generators (actions, each member's minibatch order): a run is reproducible from its
         # checkpoint and never disturbs, or is disturbed by, the caller's use of torch's global one.
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed + self.rank_seed)
@@ -148,7 +139,7 @@ class Trainer:
                 self.files.create(env_label(self.env, cfg), self.run_name)
             self.files.open_loggers()
         if self.world_size > 1:
-            self._sync_from_rank0(saved_world)
+            distributed.sync_from_rank0(self, saved_world)
         # A resumed run restarts from fresh episodes, seeded apart from the first session's (and
         # every rank's envs apart from the others').
         seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
@@ -238,7 +229,7 @@ class Trainer:
                 self.step(loss)
         self.update_count += 1
         if norm is not None:
-            norm.commit(self._sum_over_ranks if self.world_size > 1 else None)
+            norm.commit(distributed.sum_over_ranks if self.world_size > 1 else None)
         self.last_update = stats.summary(exp, padded, self.hp.per_member("clip_coef"), lr)
         self.timers["learn"] += time.perf_counter() - t_start
 
@@ -355,28 +346,8 @@ class Trainer:
                 self.resumed_from = path
                 saved_world = int(payload.get("world_size", 1))
         if self.world_size == 1 and saved_world != 1:
-            raise ValueError(_world_mismatch(saved_world, 1))
+            raise ValueError(distributed.world_mismatch(saved_world, 1))
         return saved_world
-
-    def _sum_over_ranks(self, values: torch.Tensor) -> torch.Tensor:
-        return distributed.all_reduce_sum(values, "observation statistics all-reduce")
-
-    def _sync_from_rank0(self, saved_world: int) -> None:
-        """Every rank takes rank 0's weights, optimizer state and counters (a resumed run's included)."""
-        counters = torch.tensor([self.global_step, self.update_count, self.optimizer.steps, self.elapsed_before,
-                                 saved_world], dtype=torch.float64)
-        distributed.broadcast_tensors([counters])
-        if int(counters[4]) != self.world_size:  # every rank raises the same one-line error
-            raise ValueError(_world_mismatch(int(counters[4]), self.world_size))
-        self.global_step = self.resumed_step = int(counters[0])
-        self.update_count, self.optimizer.steps = int(counters[1]), int(counters[2])
-        self.elapsed_before = float(counters[3])
-        tensors = list(self.policy.parameters()) + list(self.policy.buffers())
-        distributed.broadcast_tensors(tensors + self.optimizer.exp_avg + self.optimizer.exp_avg_sq)
-        if self.rank != 0 and self.update_count:  # generators of a resumed rank: reseeded apart
-            self.generator.manual_seed(self.config.seed + self.rank_seed + self.update_count)
-            for rng, c in zip(self.shuffle_rngs, self.members):
-                rng.manual_seed(c.seed + self.rank_seed + self.update_count)
 
     def save(self) -> list[Path]:
         """Write a checkpoint of the current update to each member's run directory (none without one)."""
