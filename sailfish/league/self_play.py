@@ -182,3 +182,49 @@ def league_file(env: str) -> Path:
     from sailfish.train.config import CONFIG_DIR
 
     return CONFIG_DIR / "league" / f"{env.replace(':', '_')}.toml"
+
+
+def run_cli(args, build_config) -> int:
+    """``sailfish train ENV --self-play``: the league file's ``[train]`` under the options (a resumed run
+    keeps its own config), its ``[league]`` (a resumed run: the saved league's settings), then training."""
+    import sys
+
+    from sailfish.commands._common import fail
+    from sailfish.train import distributed
+    from sailfish.train.env import check_env_name
+    from sailfish.ui import make_dashboard
+
+    try:
+        check_env_name(args.env)
+        if args.seeds != 1 or distributed.active():
+            raise ValueError("--self-play: one seed in one process (no --seeds, no torchrun) for now")
+        path = Path(args.league) if args.league else league_file(args.env)
+        if not path.is_file():
+            raise ValueError(f"--self-play: no league settings for {args.env!r} ({path}); pass --league TOML")
+        train, settings = load_league_file(path)
+        if not args.resume:
+            for key, value in train.items():
+                if getattr(args, key, None) is None:
+                    setattr(args, key, value)
+        (config,) = build_config(args)
+        if args.resume:
+            from sailfish.train.checkpoint import load_checkpoint
+
+            saved = Path(args.resume) / LEAGUE_FILE
+            if saved.is_file():
+                settings = load_checkpoint(saved)["league"]["config"]
+        league_config = LeagueConfig.from_dict(settings)
+    except ValueError as e:
+        fail("train", str(e))
+    logger = None if args.quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
+    try:
+        trainer, league = train_self_play(config, league_config, resume=args.resume, logger=logger)
+    except ValueError as e:
+        fail("train", str(e))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    r = league.learner_rating()
+    print(f"run dir: {trainer.run_dir}; learner rating mu {r['mu']:.1f} sigma {r['sigma']:.2f} "
+          f"({len(league.entries)} opponents, {league.games} games)")
+    return 0
