@@ -68,8 +68,11 @@ def save_league(league: League, run_dir: Path, update: int) -> Path:
 
 
 def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLike | None = None,
-                    logger: Any = None, plot: bool = True) -> tuple[Any, League]:
+                    logger: Any = None, plot: bool = True, seconds: float | None = None) -> tuple[Any, League]:
     """Trains ``config`` by self-play against a league; returns the (closed) trainer and the league.
+
+    Training stops at ``config.total_steps`` or, given ``seconds``, once the run's wallclock reaches it
+    (benchmarks at equal time; the learning rate still anneals over ``total_steps``).
 
     The run directory gets, besides the usual files, ``league.pt`` (saved with every checkpoint),
     ``league.csv`` (the learner's rating over wallclock, one row per log) and, with ``plot`` and
@@ -88,7 +91,7 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
             update = trainer.update_count
             if update % league_config.snapshot_interval == 0:
                 league.add_snapshot(trainer.policy, update)
-            done = trainer.global_step >= config.total_steps
+            done = trainer.global_step >= config.total_steps or (seconds is not None and trainer.elapsed() >= seconds)
             now = time.perf_counter()
             if done or now - last_log >= config.log_seconds:
                 last_log = now
@@ -100,6 +103,8 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
                     rating_log.write(trainer, league)
             if config.checkpoint_interval and update % config.checkpoint_interval == 0 and not done:
                 _save(trainer, league)
+            if done:
+                break
         _save(trainer, league)
         if rating_log is not None:
             rating_log.close()
