@@ -187,3 +187,33 @@ def test_train_cli_self_play_resumes_its_league(tmp_path):
         steps = [int(r["step"]) for r in csv.DictReader(f)]
     assert steps == sorted(steps) and steps[-1] >= 40_000 and steps[0] < 20_000  # one file over both sessions
     assert (run / "league_rating.png").is_file()
+
+
+def test_a_checkpoint_in_the_league_is_reread_on_restore(tmp_path):
+    spec = sailfish.envs.spec("connect4", players=2)
+    config = _config()
+    policy = policy_for_spaces(spec.observation_space, spec.action_space, config)
+    save_checkpoint(tmp_path / "other", 3, {"policy": policy.state_dict(), "config": config.to_dict()})
+    lc = LeagueConfig(checkpoints=[str(tmp_path / "other")])
+    make = lambda: League(lc, policy_for_spaces(spec.observation_space, spec.action_space, config),  # noqa: E731
+                          spec.action_space, "connect4", spec.observation_space)
+    league = make()
+    (uid,) = league.entries
+    restored = make()
+    restored.load_state_dict(load_checkpoint(save_league(league, tmp_path, 0))["league"])
+    obs = torch.zeros(4, 49)
+    with torch.inference_mode():
+        assert torch.equal(restored.opponent(uid).policy(obs, None)[0], policy(obs, None)[0])
+
+
+def test_alternate_seats_moves_the_learner_to_the_other_row_after_each_game():
+    # connect4 alternates the first move itself, so alternating seats too puts the learner first every game
+    env = OpponentEnv(_c4(num_envs=4), 1, RandomLegalOpponent(slice(42, 49), seed=1), alternate_seats=True)
+    env.reset(seed=0)
+    starts, first = np.ones(4, bool), []
+    for _ in range(200):
+        first += list(env.masks[starts])
+        _, _, term, trunc, _ = env.step(np.argmax(env.observations[:, 42:] > 0, 1).astype(np.int32))
+        starts = term | trunc
+    assert len(first) > 20 and all(first)
+    env.close()

@@ -33,6 +33,7 @@ class LeagueConfig:
     power: float = 1.0  # PFSP exponent on the loss rate (0: uniform over the pool)
     eps: float = 0.05  # added to every loss rate, so an opponent the learner always beats is still drawn
     bots: list = field(default_factory=list)  # scripted bots kept in the pool for good, e.g. ["random"]
+    checkpoints: list = field(default_factory=list)  # other runs' checkpoints (files or run dirs) kept for good
     loss_window: int = 500  # games per opponent after which its counts are halved (recent games weigh more)
     rated_games_per_update: int = 256  # at most this many finished games update the ratings per update
     greedy: bool = False  # opponents play their policy's most likely action instead of sampling
@@ -70,10 +71,11 @@ class League:
     """
 
     def __init__(self, config: LeagueConfig, template: torch.nn.Module, action_space: gym.Space,
-                 env_name: str = ""):
+                 env_name: str = "", observation_space: gym.Space | None = None):
         self.openskill = require("openskill.models", "the league's ratings")
         self.model = self.openskill.PlackettLuce()
         self.config, self.template, self.action_space, self.env_name = config, template, action_space, env_name
+        self.observation_space = observation_space
         self.entries: dict[int, dict[str, Any]] = {}  # id -> name, kind, counts, rating, weights
         self.opponents: dict[int, Opponent] = {}
         self.learner = self.model.rating()
@@ -82,6 +84,16 @@ class League:
         self.games = 0
         for bot in config.bots:
             self._add(scripted_bot(env_name, bot, seed=config.seed), "bot", None, added_update=0)
+        for path in config.checkpoints:
+            self._add(self._checkpoint(str(path)), "checkpoint", None, added_update=0)
+
+    def _checkpoint(self, path: str) -> PolicyOpponent:
+        if self.observation_space is None:
+            raise ValueError("League: checkpoint opponents need the env's observation_space")
+        opponent = PolicyOpponent.from_checkpoint(path, self.observation_space, self.action_space,
+                                                  seed=self.config.seed, greedy=self.config.greedy)
+        opponent.path = path
+        return opponent
 
     # ------------------------------------------------------------------ the pool
     def add_snapshot(self, policy: torch.nn.Module, update: int) -> int:
@@ -101,7 +113,7 @@ class League:
              rating: tuple[float, float] | None = None) -> int:
         uid, self.next_id = self.next_id, self.next_id + 1
         r = self.model.rating() if rating is None else self.model.rating(mu=rating[0], sigma=rating[1])
-        self.entries[uid] = {"name": opponent.name, "kind": kind, "added_update": int(added_update), "games": 0.0,
+        self.entries[uid] = {"name": opponent.name, "kind": kind, "path": getattr(opponent, "path", ""), "added_update": int(added_update), "games": 0.0,
                              "losses": 0.0, "draws": 0.0, "mu": float(r.mu), "sigma": float(r.sigma),
                              "weights": weights}
         self.opponents[uid] = opponent
@@ -172,7 +184,8 @@ class League:
                 "entries": {uid: dict(e) for uid, e in self.entries.items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restores what ``state_dict`` saved: snapshots rebuilt on ``template``, bots by name."""
+        """Restores what ``state_dict`` saved: snapshots rebuilt on ``template``, checkpoints re-read from
+        their paths, bots by name."""
         self.entries.clear()
         self.opponents.clear()
         self.pending = []
@@ -187,6 +200,8 @@ class League:
                 opponent = PolicyOpponent(policy, self.action_space, name=e["name"],
                                           seed=self.config.seed + 7919 * (uid + 1), greedy=self.config.greedy)
                 policy.load_state_dict(saved)  # the template (the learner, maybe) keeps its own weights
+            elif e["kind"] == "checkpoint":  # re-read from its file (weights not copied into the league)
+                opponent = self._checkpoint(e["path"])
             else:
                 opponent = scripted_bot(self.env_name, e["name"].removeprefix("bot:"), seed=self.config.seed)
             self.entries[uid] = dict(e)

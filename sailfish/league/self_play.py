@@ -36,7 +36,7 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
         raise ValueError(f"env_config: self-play needs an env with two rows per instance, {config.env} has one "
                          "(connect4: --env-config players=2)")
     template = policy_for_spaces(env.single_observation_space, env.single_action_space, config)
-    league = League(league_config, template, env.single_action_space, config.env)
+    league = League(league_config, template, env.single_action_space, config.env, env.single_observation_space)
     if resume is not None:
         path = Path(resume) / LEAGUE_FILE
         if not path.is_file():
