@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "ale_py": ("atari", "ale-py"),  # atari:<game> (sailfish.vector.atari)
     "mujoco": ("mujoco", "mujoco"),  # gym:Hopper-v5 and Gymnasium's other MuJoCo tasks (sailfish.train.env)
     "scipy": ("stats", "scipy"),  # eval --vs: Wilson intervals of win/draw/loss rates (sailfish.commands.eval)
+    "openskill": ("league", "openskill"),  # train --self-play: the league's ratings (sailfish.league.league)
 }
 
 

@@ -30,6 +30,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, metavar="N",
                    help="train N seeds (seed, seed+1, ...) at once as one population; prints each final "
                         "return and their interquartile mean with a 95%% bootstrap CI")
+    p.add_argument("--self-play", action="store_true",
+                   help="train against a league of the learner's own snapshots (sailfish.league); settings from "
+                        "--league or sailfish/configs/league/<env>.toml")
+    p.add_argument("--league", metavar="TOML", help="with --self-play: a file of [train] and [league] tables")
     for f in fields(Config):
         if f.name == "env":
             continue
@@ -83,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
 
     from sailfish.train.env import check_env_name
 
+    if args.self_play:
+        from sailfish.league.self_play import run_cli
+
+        return run_cli(args, build_config)
+    if args.league:
+        fail(COMMAND, "--league: only with --self-play")
     try:
         check_env_name(args.env)
         members = build_config(args)
