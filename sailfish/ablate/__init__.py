@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
 
     console = console or Console()
     common = dict(common or {})
+    # Workers share the cores: torch_threads' "auto" would give each of them all of them.
+    common.setdefault("torch_threads", max(1, (os.cpu_count() or 1) // max(1, workers)))
     study_dir = Path(runs_dir) / study
     specs = [RunSpec(env=env, variant=v.name, seed=s, overrides={**common, **v.overrides},
                      seed_dir=str(study_dir / v.name / f"seed{s}"), metric=metric, final_episodes=final_episodes)
