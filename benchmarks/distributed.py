@@ -37,28 +37,32 @@ def train(ranks: int, threads: int, extra: list[str], timeout: float) -> tuple[d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=float, default=2e6, help="agent steps of each SPS run (all ranks)")
+    parser.add_argument("--steps", type=float, default=2e6, help="agent steps of each SPS run (all ranks; 0 = skip)")
     parser.add_argument("--to-target", action="store_true")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--minutes", type=float, default=10, help="cap of each to-target run")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")
     sps = {}
-    for ranks, threads in ((1, 1), (2, 1), (1, 2)):
+    for ranks, threads in (() if args.steps == 0 else ((1, 1), (2, 1), (1, 2))):
         row, _ = train(ranks, threads, ["--total-steps", str(int(args.steps))], timeout=1800)
         sps[(ranks, threads)] = float(row["sps"])
         print(f"breakout, {ranks} rank(s) x {threads} torch thread(s): {sps[(ranks, threads)]:,.0f} SPS", flush=True)
-    base = sps[(1, 1)]
-    print(f"2 ranks x 1 thread = {sps[(2, 1)] / base:.2f}x 1 rank x 1 thread; 1 rank x 2 threads = "
-          f"{sps[(1, 2)] / base:.2f}x")
+    if sps:
+        base = sps[(1, 1)]
+        print(f"2 ranks x 1 thread = {sps[(2, 1)] / base:.2f}x 1 rank x 1 thread; 1 rank x 2 threads = "
+              f"{sps[(1, 2)] / base:.2f}x")
     if args.to_target:
-        for ranks in (1, 2):
-            times = []
-            for seed in range(args.seeds):
+        times: dict[int, list[float]] = {1: [], 2: []}
+        for seed in range(args.seeds):  # seeds outermost: a partial run still compares like with like
+            for ranks in (1, 2):
                 row, seconds = _to_one_wall(ranks, seed, args.minutes)
-                times.append(seconds)
-                print(f"  {ranks} rank(s), seed {seed}: {seconds:.0f} s to one wall", flush=True)
-            print(f"{ranks} rank(s): median {statistics.median(times):.0f} s to one wall over {args.seeds} seeds")
+                reached = float(row["episode/return"]) >= 432 / 7
+                times[ranks].append(seconds if reached else float("inf"))
+                print(f"  {ranks} rank(s), seed {seed}: {seconds:.0f} s, return {float(row['episode/return']):.1f}"
+                      f"{'' if reached else ' (not reached)'}", flush=True)
+        for ranks in (1, 2):
+            print(f"{ranks} rank(s): median {statistics.median(times[ranks]):.0f} s to one wall over {args.seeds} seeds")
 
 
 def _to_one_wall(ranks: int, seed: int, minutes: float) -> tuple[dict, float]:
