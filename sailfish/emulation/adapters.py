@@ -20,7 +20,7 @@ import gymnasium as gym
 
 from sailfish.emulation.action_masks import MASK_KEY, split_mask, write_mask
 from sailfish.emulation.aec import AECAdapter
-from sailfish.emulation.agent_spaces import set_up_agents
+from sailfish.emulation.agent_spaces import AgentRows, set_up_agents
 from sailfish.emulation.base import EpisodeStats, Rows, env_name, summarize
 from sailfish.spaces import action_layout, observation_layout
 
@@ -92,7 +92,7 @@ class GymnasiumAdapter:
         self.env.close()
 
 
-class PettingZooAdapter:
+class PettingZooAdapter(AgentRows):
     """One PettingZoo ``ParallelEnv`` as ``len(possible_agents)`` rows, in ``possible_agents`` order.
 
     Agents with different observation or action spaces are padded to one row layout with an
@@ -116,14 +116,7 @@ class PettingZooAdapter:
                             "observation_space(agent), action_space(agent), reset and step)")
         set_up_agents(self, env)
         self._alive: list[bool] = [False] * self.num_agents
-        self.mask_width = self.spaces.mask_width
         self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout, self.mask_width))
-
-    def bind(self, rows: Rows) -> None:
-        """Points the adapter at its rows of the vector buffers."""
-        self.rows = rows
-        self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
-        self.spaces.write_static_masks(rows.action_masks)
 
     def _write_observations(self, obs: dict) -> None:
         live = set(self.env.agents)

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from sailfish.emulation.agent_spaces import set_up_agents
+from sailfish.emulation.agent_spaces import AgentRows, set_up_agents
 from sailfish.emulation.base import Rows
 
 
-class AECAdapter:
+class AECAdapter(AgentRows):
     """One PettingZoo ``AECEnv`` as ``len(possible_agents)`` rows; one env step is one agent's move.
 
     After ``reset`` and after every ``step``:
@@ -41,14 +41,7 @@ class AECAdapter:
         self._index = {agent: i for i, agent in enumerate(self.agents)}
         self._in_game = np.zeros(self.num_agents, np.bool_)
         self._mover = -1
-        self.mask_width = self.spaces.mask_width
         self.bind(Rows.allocate(self.num_agents, self.observation_layout, self.action_layout, self.mask_width))
-
-    def bind(self, rows: Rows) -> None:
-        """Points the adapter at its rows of the vector buffers."""
-        self.rows = rows
-        self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
-        self.spaces.write_static_masks(rows.action_masks)
 
     def _step_out_done_agents(self) -> None:
         env = self.env

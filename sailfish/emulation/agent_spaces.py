@@ -167,3 +167,14 @@ def set_up_agents(adapter, env) -> None:
     adapter.stats = EpisodeStats()
     adapter._returns = np.zeros(adapter.num_agents, np.float64)
     adapter._lengths = np.zeros(adapter.num_agents, np.int64)
+    adapter.mask_width = adapter.spaces.mask_width
+
+
+class AgentRows:
+    """``bind`` for the multi-agent adapters (set up by ``set_up_agents``): one row per agent."""
+
+    def bind(self, rows) -> None:
+        """Points the adapter at its rows of the vector buffers."""
+        self.rows = rows
+        self._obs_views = [self.spaces.views(rows.observations[i]) for i in range(self.num_agents)]
+        self.spaces.write_static_masks(rows.action_masks)
