@@ -10,8 +10,14 @@
   on the same cores (2 processes at a time, 1 thread each: their summed SPS).
 - ``--ablation``: ``sailfish ablate cartpole --seeds 5 --set lr=2.5e-3,5e-3 --set clip_coef=0.1,0.2``
   with ``--population on`` then ``off``, wallclock of each (the default total_steps).
+- ``--steps-to-target N``: learning, not speed. N solo cartpole runs (seeds 0..N-1, one after the
+  other) and one population of N members (the same seeds), each trained until its episode window
+  reaches cartpole's ``target_return`` (475) or ``--step-cap`` steps; the steps each took, and the
+  median of each side with its 95% bootstrap CI (``scipy.stats.bootstrap``, percentile). A run that
+  never reaches 475 counts as the cap (said in the output).
 
     python benchmarks/population.py [--members 20] [--iterations 10] [--breakout] [--ablation]
+    python benchmarks/population.py --iterations 0 --steps-to-target 16
 """
 from __future__ import annotations
 
@@ -43,6 +49,39 @@ def training_sps(env_name: str, members: int, iterations: int, threads: int = 1,
     seconds = time.perf_counter() - start
     env.close()
     return iterations * trainer.batch_size * members / seconds
+
+
+def steps_to_target(env_name: str, seeds: list[int], population: bool, cap: int) -> list[int]:
+    """Per seed, the steps (per member) at the iteration whose episode window first reached the
+    config's ``target_return``; ``cap`` where it never did within ``cap`` steps."""
+    base = Config.load(env_name, {"runs_dir": "", "total_steps": cap, "torch_threads": 1, "log_seconds": 0})
+    groups = [[base.replace(seed=s) for s in seeds]] if population else [[base.replace(seed=s)] for s in seeds]
+    steps: list[int] = []
+    for configs in groups:
+        env = make_member_env(configs) if population else make_env(configs[0])
+        trainer = Trainer(env, config=configs if population else configs[0])
+        reached = [cap] * len(configs)
+        trainer.start()
+        while trainer.global_step < cap and any(s is None for s in trainer.solved_at):
+            trainer.iteration()
+            for k, solved in enumerate(trainer.solved_at):
+                if solved is not None and reached[k] == cap:
+                    reached[k] = trainer.global_step
+        trainer.close()
+        env.close()
+        steps += reached
+    return steps
+
+
+def median_ci(values: list[int]) -> tuple[float, float, float]:
+    """The median and its 95% percentile-bootstrap CI."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    data = np.asarray(values, float)
+    ci = bootstrap((data,), np.median, confidence_level=0.95, method="percentile", n_resamples=10_000,
+                   random_state=0).confidence_interval
+    return float(np.median(data)), float(ci.low), float(ci.high)
 
 
 def mlp_flops_per_sample(config: Config, obs_size: int, outputs: int) -> float:
@@ -95,9 +134,24 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--breakout", action="store_true")
     parser.add_argument("--ablation", action="store_true")
+    parser.add_argument("--steps-to-target", type=int, default=0, metavar="N",
+                        help="N solo cartpole runs against a population of N: steps to 475 (0 = skip)")
+    parser.add_argument("--step-cap", type=int, default=400_000, help="per run, with --steps-to-target")
     args = parser.parse_args()
     print(f"cpu: {_cpu_model()}, torch {torch.__version__}, load before: {os.getloadavg()[0]:.2f}")
     torch.set_num_threads(1)
+    if args.steps_to_target:
+        seeds = list(range(args.steps_to_target))
+        for name, population in (("solo runs", False), (f"population of {len(seeds)}", True)):
+            t0 = time.perf_counter()
+            steps = steps_to_target("cartpole", seeds, population, args.step_cap)
+            median, low, high = median_ci(steps)
+            unsolved = sum(s >= args.step_cap for s in steps)
+            print(f"cartpole steps to 475, {name} (seeds 0-{seeds[-1]}, {time.perf_counter() - t0:.0f} s): "
+                  f"median {median:,.0f} [95% CI {low:,.0f}, {high:,.0f}]; {unsolved} never reached it "
+                  f"within {args.step_cap:,}; all: {sorted(steps)}", flush=True)
+    if not args.iterations:
+        return
     config = Config.load("cartpole")
     solo = training_sps("cartpole", 1, args.iterations)
     pop = training_sps("cartpole", args.members, args.iterations)

@@ -1,16 +1,26 @@
 """Connect4: self-play against a league vs training against the one-ply bot, at equal wallclock.
 
-    python benchmarks/self_play.py [--minutes 5] [--seeds 0,1,2] [--games 400]
+    python benchmarks/self_play.py [--minutes 10] [--seeds 0,1,2] [--games 400] [--jobs 2]
 
 Each seed trains twice for the same wallclock: by self-play (players = 2, the league settings of
 sailfish/configs/league/connect4.toml) and against the one-ply bot (players = 1, agent_first = 0.5,
 connect4.toml as it is). Each policy then plays bot:onestep and bot:minimax4 at full skill, half the
 games moving first (greedy actions); the table gives the median win rate over the seeds per side.
 The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
+
+``--jobs 2`` trains two runs at a time, one process and one core each (torch and the env on one
+thread): each run then has half the machine, a stricter budget than "10 minutes on the 2 cores".
+The self-play runs keep their run directories under ``--runs-dir`` (``league.csv``, the learner's
+openskill rating over wallclock, and ``league_rating.png``); the table adds the Spearman correlation
+of the rating's mu with wallclock per seed (1 = rising at every log).
 """
 import argparse
+import csv
+import multiprocessing
+import os
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -25,17 +35,19 @@ BOTS = {"bot:onestep": dict(opponent=0), "bot:minimax4": dict(opponent=1, oppone
 STEPS = 10**12  # a time budget ends the runs, never total_steps
 
 
-def self_play(seed: int, seconds: float, threads: int):
+def self_play(seed: int, seconds: float, threads: int, runs_dir: str):
     train, league = load_league_file(league_file("connect4"))
     config = Config.load("connect4", {**train, "seed": seed, "total_steps": STEPS, "anneal_lr": False,
-                                      "runs_dir": "", "torch_threads": threads})
+                                      "runs_dir": runs_dir, "torch_threads": threads, "num_threads": max(1, threads),
+                                      "log_seconds": 10})
     trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
-    return trainer.policy
+    return trainer.policy, trainer.run_dir
 
 
-def vs_onestep(seed: int, seconds: float, threads: int):
+def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str):
     config = Config.load("connect4", {"env_config": {"agent_first": 0.5}, "seed": seed, "total_steps": STEPS,
-                                      "anneal_lr": False, "runs_dir": "", "torch_threads": threads})
+                                      "anneal_lr": False, "runs_dir": "", "torch_threads": threads,
+                                      "num_threads": max(1, threads)})
     env = make_env(config)
     trainer = Trainer(env, config=config)
     trainer.start()
@@ -43,7 +55,7 @@ def vs_onestep(seed: int, seconds: float, threads: int):
         trainer.iteration()
     trainer.close()
     env.close()
-    return trainer.policy
+    return trainer.policy, None
 
 
 def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
@@ -58,26 +70,60 @@ def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
     return out
 
 
+def rating_trend(run_dir) -> float:
+    """Spearman correlation of the learner's rating mu with wallclock over ``league.csv``'s rows."""
+    from scipy.stats import spearmanr
+
+    with open(Path(run_dir) / "league.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if len(rows) < 3:
+        return float("nan")
+    return float(spearmanr([float(r["elapsed_s"]) for r in rows], [float(r["learner_mu"]) for r in rows]).statistic)
+
+
+def job(args: tuple) -> tuple:
+    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds)."""
+    arm, seed, seconds, threads, games, runs_dir = args
+    torch.set_num_threads(max(1, threads))
+    t0 = time.perf_counter()
+    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir)
+    took = time.perf_counter() - t0
+    trend = rating_trend(run_dir) if run_dir is not None else float("nan")
+    return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took
+
+
+ARMS = {"self-play": self_play, "vs one-ply": vs_onestep}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minutes", type=float, default=5.0, help="wallclock of each training run")
+    parser.add_argument("--minutes", type=float, default=10.0, help="wallclock of each training run")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--games", type=int, default=400, help="games per bot (half moving first)")
     parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (one process each)")
+    parser.add_argument("--runs-dir", default="runs/self_play_bench", help="where the self-play runs are kept")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    results: dict[str, list[dict]] = {"self-play": [], "vs one-ply": []}
-    for seed in seeds:
-        for arm, train in (("self-play", self_play), ("vs one-ply", vs_onestep)):
-            t0 = time.perf_counter()
-            policy = train(seed, args.minutes * 60, args.torch_threads)
-            results[arm].append(win_rates(policy, args.games, seed))
-            print(f"seed {seed} {arm}: trained {time.perf_counter() - t0:.0f} s", flush=True)
-    print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, torch {torch.__version__}")
+    tasks = [(arm, seed, args.minutes * 60, args.torch_threads, args.games, args.runs_dir)
+             for seed in seeds for arm in ARMS]
+    results: dict[str, list[dict]] = {arm: [] for arm in ARMS}
+    trends: list[float] = []
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for arm, seed, rates, trend, run_dir, took in pool.imap_unordered(job, tasks):
+            results[arm].append(rates)
+            if run_dir is not None:
+                trends.append(trend)
+            cells = "  ".join(f"{bot} {side} {rates[(bot, side)]:.3f}" for bot in BOTS for side in ("first", "second"))
+            print(f"seed {seed} {arm}: trained {took:.0f} s (with evaluation); {cells}"
+                  + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
+    print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "
+          f"on {os.cpu_count()} cores, torch {torch.__version__}")
     print(f"{'training':<12}" + "".join(f"{bot + ' ' + side:>22}" for bot in BOTS for side in ("first", "second")))
     for arm, runs in results.items():
         cells = [statistics.median(r[(bot, side)] for r in runs) for bot in BOTS for side in ("first", "second")]
         print(f"{arm:<12}" + "".join(f"{c:>22.3f}" for c in cells))
+    print("self-play rating trend (Spearman of mu with wallclock) per seed: " + ", ".join(f"{t:.2f}" for t in trends))
 
 
 if __name__ == "__main__":
