@@ -1,4 +1,5 @@
-"""Self-play on the native many-row envs other than connect4: snake's and mmo's opponent agents. The opponents act inside OpponentEnv on real C envs; the trainer sees the learner's
+"""Self-play on the native many-row envs other than connect4: pong's two paddles, snake's and mmo's
+opponent agents. The opponents act inside OpponentEnv on real C envs; the trainer sees the learner's
 rows only."""
 import copy
 
@@ -8,12 +9,26 @@ import torch
 
 import sailfish
 from sailfish.league import League, LeagueConfig, OpponentEnv, PolicyOpponent, train_self_play
-from sailfish.league.opponents import policy_for_spaces
+from sailfish.league.opponents import FollowBallOpponent, policy_for_spaces
 from sailfish.league.self_play import league_file, load_league_file
 from sailfish.train import Trainer
+from sailfish.train.checkpoint import load_checkpoint
 from sailfish.train.config import Config
 
 pytest.importorskip("openskill")
+
+STAY, UP, DOWN = range(3)
+
+
+class Recorder:
+    """An opponent that plays ``inner`` and keeps every batch of observations it was given."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.seen = inner, inner.name, []
+
+    def act(self, observations: torch.Tensor) -> torch.Tensor:
+        self.seen.append(observations.clone())
+        return self.inner.act(observations)
 
 
 class Scorebook:
@@ -32,10 +47,83 @@ class Scorebook:
         self.scores.append(learner_score)
 
 
+def mirrored(obs):
+    """Pong rows as the other paddle sees the same field: paddles swapped, ball x and vx negated."""
+    return obs[..., [1, 0, 2, 3, 4, 5]] * torch.tensor([1, 1, -1, 1, -1, 1], dtype=obs.dtype)
+
+
 def greedy_actions(policy, dist, obs: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         params, _, _ = policy(torch.from_numpy(obs), None)
         return dist.mode(params.float()).numpy()
+
+
+# ---------------------------------------------------------------- pong: two paddles
+def _pong_config(**kw):
+    return Config.load("pong", {"env_config": {"players": 2}, "num_envs": 16, "rollout_steps": 32,
+                                "bptt_horizon": 16, "minibatch_size": 256, "torch_threads": 1, "runs_dir": "", **kw})
+
+
+def test_pong_follow_bot_wins_most_points_against_random_play():
+    env = sailfish.make("pong", num_envs=64, seed=0, log_interval=0, players=2)
+    obs, _ = env.reset()
+    bot, rng = FollowBallOpponent(), np.random.default_rng(0)
+    assert bot.act(torch.tensor([[0.0, 0, 0, -0.2, 0, 0], [0.0, 0, 0, 0.2, 0, 0], [0.0, 0, 0, 0.03, 0, 0]])).tolist() \
+        == [UP, DOWN, STAY]
+    points = np.zeros(2)
+    for _ in range(2000):  # the bot plays the left paddle (row 1), random play the right
+        actions = np.empty(env.num_envs, np.int32)
+        actions[0::2] = rng.integers(0, 3, env.num_instances)
+        actions[1::2] = bot.act(torch.from_numpy(obs[1::2])).numpy()
+        obs, rewards, *_ = env.step(actions)
+        points += [(rewards[1::2] > 0).sum(), (rewards[1::2] < 0).sum()]
+    assert points.sum() > 300 and points[0] > 0.8 * points.sum(), points
+
+
+def test_pong_opponent_rows_never_reach_the_trainer():
+    """The experience holds one row per env, row 0's: at every step the opponent was shown the mirror
+    image of what the learner's row stored (the same field from the other side)."""
+    inner = sailfish.make("pong", num_envs=16, seed=0, log_interval=0, players=2)
+    opponent = Recorder(FollowBallOpponent())
+    env = OpponentEnv(inner, 1, opponent)
+    trainer = Trainer(env, config=_pong_config())
+    trainer.collect()
+    exp = trainer.experience
+    assert exp.rows == 16 == inner.num_rows // 2 and exp.host["masks"].all()
+    seen = torch.stack(opponent.seen, 1)  # [rows, steps, 6]: one batch per step, every row live
+    assert seen.shape == exp.host["obs"].shape == (16, 32, 6)
+    assert torch.equal(seen, mirrored(exp.host["obs"]))
+    assert not torch.equal(seen, exp.host["obs"])
+    # the first stored observation is a serve to the right paddle: coming at the learner, away from the opponent
+    assert torch.all(exp.host["obs"][:, 0, 4] > 0) and torch.all(seen[:, 0, 4] < 0)
+    env.close()
+
+
+def test_pong_self_play_runs_end_to_end_from_the_shipped_league_file(tmp_path):
+    train, settings = load_league_file(league_file("pong"))
+    assert train["env_config"] == {"players": 2} and settings["bots"] == ["follow"]
+    config = _pong_config(total_steps=6 * 16 * 32, checkpoint_interval=0, runs_dir=str(tmp_path))
+    trainer, league = train_self_play(config, LeagueConfig.from_dict({**settings, "snapshot_interval": 2}),
+                                      plot=False)
+    assert trainer.global_step == 6 * 16 * 32 and trainer.experience.rows == 16
+    assert [e["name"] for e in league.entries.values()] == ["bot:follow", "snapshot@0", "snapshot@2", "snapshot@4",
+                                                            "snapshot@6"]
+    saved = load_checkpoint(trainer.run_dir / "league.pt")["league"]
+    assert saved["next_id"] == league.next_id and (trainer.run_dir / "league.csv").is_file()
+
+
+def test_train_cli_self_play_pong(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "sailfish", "train", "pong", "--self-play", "--quiet", "--num-envs", "32",
+           "--minibatch-size", "512", "--torch-threads", "1", "--total-steps", "6000", "--runs-dir", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (run,) = tmp_path.iterdir()
+    league = load_checkpoint(run / "league.pt")["league"]
+    assert any(e["name"] == "bot:follow" for e in league["entries"].values())
+    assert "learner rating" in done.stdout
 
 
 # ---------------------------------------------------------------- snake and mmo: some agents are opponents
