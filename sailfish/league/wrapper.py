@@ -94,7 +94,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         L = int(learner_rows_per_env)
         if not 1 <= L < A:
             raise ValueError(f"learner_rows_per_env: must be 1 to agents_per_env - 1 = {A - 1} (the env has {A} "
-                             f"rows per instance; connect4 needs players = 2), got {learner_rows_per_env}")
+                             f"rows per instance; connect4 and pong need players = 2), got {learner_rows_per_env}")
         if getattr(env, "masks", None) is None:
             raise ValueError(f"{env!r}: OpponentEnv needs an env with a masks buffer (which rows act)")
         if league is None:
