@@ -192,3 +192,154 @@ def test_pong_renders_paddles_and_ball():
     frame = env.render(0)
     assert frame.shape == (192, 192, 3) and frame.dtype == np.uint8
     assert len(np.unique(frame.reshape(-1, 3), axis=0)) >= 4
+
+
+# ---------------------------------------------------------------- players = 2: both paddles are agent rows
+RIGHT, LEFT = 0, 1  # rows of a 2-player env (and the sides a serve goes to)
+
+
+def pong2(**config):
+    return pong(players=2, **config)
+
+
+def act2(env, right, left):
+    obs, rewards, terminals, truncations, _ = env.step(np.array([right, left], np.int32))
+    return obs.copy(), rewards.tolist(), terminals.tolist(), truncations.tolist()
+
+
+def mirrored(obs):
+    """A row's observation as the other side sees the same field: paddles swapped, x and vx negated."""
+    return np.array([obs[1], obs[0], -obs[2], obs[3], -obs[4], obs[5]], np.float32)
+
+
+def test_pong_two_players_give_each_env_two_rows():
+    env = sailfish.make("pong", num_envs=3, seed=0, log_interval=0, players=2)
+    obs, _ = env.reset()
+    assert env.agents_per_env == 2 and env.num_envs == 6 and obs.shape == (6, 6) and env.masks.all()
+
+
+def test_pong_two_players_see_the_field_mirrored_from_their_own_side():
+    env = pong2()
+    put(env, paddle_y=0.5, opponent_y=-0.25, ball_x=0.1, ball_y=-0.2, ball_vx=-0.08, ball_vy=0.05)
+    assert env.observations[RIGHT].tolist() == pytest.approx([0.5, -0.25, 0.1, -0.2, -1.0, 0.5])
+    assert env.observations[LEFT].tolist() == pytest.approx([-0.25, 0.5, -0.1, -0.2, 1.0, 0.5])
+
+
+def test_pong_two_players_first_serve_goes_to_the_right_row():
+    env = pong2(ball_speed=0.04)
+    s = env.get_state(0)
+    assert s["ball_vx"] == pytest.approx(0.04) and (s["receiver"], s["first_receiver"]) == (RIGHT, RIGHT)
+    # the ball comes at the right paddle (vx > 0 in its view) and goes away from the left (vx < 0 in its)
+    assert env.observations[RIGHT][4] == pytest.approx(0.5) and env.observations[LEFT][4] == pytest.approx(-0.5)
+
+
+def test_pong_two_players_each_paddle_moves_with_its_own_rows_action():
+    env = pong2()
+    put(env, paddle_y=0.2, opponent_y=0.0, ball_y=0.7)  # the scripted chase would move the left paddle down
+    obs, rewards, terminals, truncations = act2(env, UP, UP)
+    s = env.get_state(0)
+    assert (s["paddle_y"], s["opponent_y"]) == (pytest.approx(0.2 - PADDLE_SPEED), pytest.approx(-PADDLE_SPEED))
+    assert obs[RIGHT][:2] == pytest.approx([0.15, -0.05]) and obs[LEFT][:2] == pytest.approx([-0.05, 0.15])
+    assert (rewards, terminals, truncations) == ([0.0, 0.0], [False, False], [False, False])
+    act2(env, STAY, DOWN)
+    assert env.get_state(0)["opponent_y"] == pytest.approx(0.0) and env.get_state(0)["paddle_y"] == pytest.approx(0.15)
+
+
+def test_pong_two_players_left_paddle_returns_the_ball_it_reaches():
+    env = pong2()
+    put(env, opponent_y=0.3, ball_x=-0.93, ball_y=0.3 + 0.5 * PADDLE_HALF, ball_vx=-0.04)
+    _, rewards, _, _ = act2(env, STAY, STAY)
+    s = env.get_state(0)
+    speed = 0.04 * SPEEDUP
+    assert rewards == [0.0, 0.0]
+    assert s["ball_x"] == pytest.approx(-2 * PADDLE_X + 0.97) and s["ball_vx"] == pytest.approx(speed)
+    assert s["ball_vy"] == pytest.approx(BOUNCE * 0.5 * speed, abs=1e-6)
+
+
+def test_pong_two_players_a_miss_costs_the_row_that_missed_and_pays_the_other():
+    env = pong2(ball_speed=0.03)
+    put(env, paddle_y=-0.5, ball_x=0.93, ball_y=0.5, ball_vx=0.04)  # the right paddle misses
+    _, rewards, terminals, _ = act2(env, STAY, STAY)
+    s = env.get_state(0)
+    assert rewards == [-1.0, 1.0] and terminals == [False, False]
+    assert (s["agent_points"], s["opponent_points"]) == (0, 1)
+    put(env, opponent_y=0.8, ball_x=-0.93, ball_y=-0.5, ball_vx=-0.04, receiver=LEFT)  # the left one misses
+    _, rewards, _, _ = act2(env, STAY, STAY)
+    assert rewards == [1.0, -1.0] and env.get_state(0)["agent_points"] == 1
+
+
+def test_pong_two_players_serves_alternate_between_the_sides():
+    env = pong2(ball_speed=0.03)
+    put(env, paddle_y=-0.5, ball_x=0.93, ball_y=0.5, ball_vx=0.04, receiver=RIGHT)
+    act2(env, STAY, STAY)  # the right side lost the point, yet the next serve goes left: they alternate
+    s = env.get_state(0)
+    assert (s["ball_x"], s["ball_y"], s["ball_vx"], s["receiver"]) == (0.0, 0.0, pytest.approx(-0.03), LEFT)
+    assert abs(s["ball_vy"]) <= 0.03
+    put(env, paddle_y=-0.5, ball_x=0.93, ball_y=0.5, ball_vx=0.04)  # the right side loses again
+    act2(env, STAY, STAY)
+    s = env.get_state(0)
+    assert (s["ball_vx"], s["receiver"]) == (pytest.approx(0.03), RIGHT)
+
+
+def test_pong_two_players_each_episode_opens_with_a_serve_to_the_other_side():
+    env = pong2(points_to_win=1, ball_speed=0.03)
+    firsts = []
+    for _ in range(3):
+        put(env, paddle_y=-0.5, ball_x=0.93, ball_y=0.5, ball_vx=0.04)
+        act2(env, STAY, STAY)  # the winning point: a new episode
+        s = env.get_state(0)
+        firsts.append((s["first_receiver"], s["receiver"], np.sign(s["ball_vx"])))
+    assert firsts == [(LEFT, LEFT, -1.0), (RIGHT, RIGHT, 1.0), (LEFT, LEFT, -1.0)]
+
+
+def test_pong_two_players_the_winning_point_ends_both_rows_and_scores_row_zero():
+    env = pong2(points_to_win=3)
+    put(env, paddle_y=-0.5, ball_x=0.93, ball_y=0.5, ball_vx=0.04, agent_points=1, opponent_points=2, steps=9)
+    obs, rewards, terminals, truncations = act2(env, STAY, STAY)  # the left row wins 3-1
+    assert rewards == [-1.0, 1.0] and terminals == [True, True] and truncations == [False, False]
+    s = env.get_state(0)  # already the next episode
+    assert (s["agent_points"], s["opponent_points"], s["steps"]) == (0, 0, 0)
+    assert obs[:, :4].tolist() == [[0.0] * 4] * 2
+    assert env.episode_stats() == {"episodes": 1, "episode_return": -2.0, "episode_length": 10.0, "score": 0.0,
+                                   "agent_points": 1.0, "opponent_points": 3.0}
+    put(env, opponent_y=0.8, ball_x=-0.93, ball_y=-0.5, ball_vx=-0.04, agent_points=2)
+    _, rewards, terminals, _ = act2(env, STAY, STAY)  # now row 0 wins
+    assert rewards == [1.0, -1.0] and terminals == [True, True] and env.episode_stats()["score"] == 1.0
+
+
+def test_pong_two_players_are_truncated_together():
+    env = pong2(max_steps=50)
+    put(env, steps=49)
+    _, rewards, terminals, truncations = act2(env, STAY, STAY)
+    assert (rewards, terminals, truncations) == ([0.0, 0.0], [False, False], [True, True])
+
+
+def test_pong_two_players_swapped_actions_on_a_mirrored_state_give_mirrored_outcomes():
+    """The seats are mirror images: from a state and its mirror (paddles, points and serves swapped,
+    x and vx negated), the same actions with the rows swapped give the mirrored run, bit for bit, over
+    points, serves (the same generator draws) and episode ends."""
+    a, b = pong2(points_to_win=2, ball_speed=0.06), pong2(points_to_win=2, ball_speed=0.06)
+    put(a, paddle_y=0.3, opponent_y=-0.6, ball_x=0.2, ball_y=0.1, ball_vx=0.05, ball_vy=-0.02, agent_points=1)
+    put(b, paddle_y=-0.6, opponent_y=0.3, ball_x=-0.2, ball_y=0.1, ball_vx=-0.05, ball_vy=-0.02, opponent_points=1,
+        receiver=LEFT, first_receiver=LEFT)
+    rng = np.random.default_rng(0)
+    points = ends = 0
+    for _ in range(3000):
+        assert np.array_equal(a.observations[RIGHT], b.observations[LEFT])
+        assert np.array_equal(a.observations[LEFT], b.observations[RIGHT])
+        right, left = rng.integers(0, 3, 2)
+        _, ra, ta, _ = act2(a, right, left)
+        _, rb, tb, _ = act2(b, left, right)
+        assert rb == ra[::-1] and ta == tb
+        sa, sb = a.get_state(0), b.get_state(0)
+        assert (sb["paddle_y"], sb["opponent_y"], sb["ball_x"], sb["ball_vx"]) == (
+            sa["opponent_y"], sa["paddle_y"], -sa["ball_x"], -sa["ball_vx"])
+        assert (sb["ball_y"], sb["ball_vy"], sb["receiver"]) == (sa["ball_y"], sa["ball_vy"], 1 - sa["receiver"])
+        points += ra[0] != 0
+        ends += ta[0]
+    assert points > 20 and ends > 5  # the run went through serves and new episodes
+
+
+def test_pong_two_players_refuse_a_scripted_opponent_speed():
+    with pytest.raises(ValueError, match="opponent_speed: players = 2"):
+        sailfish.make("pong", players=2, opponent_speed=0.05)

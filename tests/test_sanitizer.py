@@ -1,6 +1,7 @@
 """Builds every native env into a C driver under AddressSanitizer and UBSan and steps each one
 1M times with random and edge-case actions (tests/native/fuzz_envs.c), under its default config
-and the driver's VARIANTS (connect4's self-play and scripted-opponent modes). Any report fails."""
+and the driver's VARIANTS (connect4's self-play and scripted-opponent modes, pong's two paddles,
+snake's arenas). Any report fails."""
 import os
 import shutil
 import subprocess
@@ -28,5 +29,6 @@ def test_every_env_survives_a_million_sanitized_steps(tmp_path):
     steps = {line.split()[0]: int(line.split("agent_steps=")[1].split()[0])
              for line in result.stdout.splitlines() if "threads=1 " in line}
     assert {label.split("[")[0] for label in steps} == set(_native.names()), result.stdout
-    assert {"connect4[players=2]", "connect4[opponent=1,opponent_depth=2]", "connect4[opponent=2]"} <= set(steps)
+    assert {"connect4[players=2]", "connect4[opponent=1,opponent_depth=2]", "connect4[opponent=2]", "pong[players=2]",
+            "snake[horizon=64]"} <= set(steps)
     assert all(n >= 1_000_000 for n in steps.values()), steps

@@ -192,3 +192,42 @@ def test_snake_without_room_waits_off_the_map_masked_out():
     _, rewards, terminals, _ = step(env, *[RIGHT] * 8, UP)  # all eight hit the right wall
     assert rewards == [-1.0] * 8 + [0.0] and terminals == [True] * 8 + [False]
     assert env.masks.all()  # the room they left lets all nine respawn
+
+
+def test_snake_arena_ends_at_its_horizon_truncating_every_life_still_going():
+    env = arena(snakes=3, horizon=10)
+    place(env, 0, 4, 3, RIGHT, length=3, lifetime=5)  # body (4, 1) .. (4, 3)
+    place(env, 1, 0, 8, UP, lifetime=2)                # about to hit the top wall
+    place(env, 2, 7, 7, DOWN, lifetime=1)
+    env.set_state(0, arena_steps=8)
+    _, rewards, terminals, truncations = step(env, RIGHT, UP, DOWN)  # the arena's ninth step
+    assert (terminals, truncations) == ([False, True, False], [False, False, False])
+    env.episode_stats()
+    assert env.get_state(0)["arena_steps"] == 9
+    _, rewards, terminals, truncations = step(env, RIGHT, LEFT, DOWN)  # the tenth and last
+    assert rewards == [0.0, 0.0, 0.0] and terminals == [False, False, False] and truncations == [True] * 3
+    s = env.get_state(0)
+    assert s["arena_steps"] == 0  # a new arena
+    assert all(snake(env, k)[2:] == (1, True) for k in range(3)) and env.masks.all()
+    # the three lives ended by the arena: lengths 3, 1 (respawned after its death) and 1
+    assert env.episode_stats() == {"episodes": 3, "episode_return": 2 / 3, "episode_length": (7 + 1 + 3) / 3,
+                                   "score": 5 / 3}
+
+
+def test_snake_a_death_on_the_arenas_last_step_stays_terminal():
+    env = arena(snakes=2, horizon=5)
+    place(env, 0, 0, 3, UP)
+    place(env, 1, 6, 6, LEFT)
+    env.set_state(0, arena_steps=4)
+    _, rewards, terminals, truncations = step(env, UP, LEFT)
+    assert (rewards, terminals, truncations) == ([-1.0, 0.0], [True, False], [False, True])
+    assert env.episode_stats()["episodes"] == 2  # the death once, the truncated life once
+
+
+def test_snake_without_a_horizon_the_arena_goes_on():
+    env = arena(snakes=2)
+    place(env, 0, 4, 1, RIGHT)
+    for _ in range(3):
+        _, _, terminals, truncations = step(env, RIGHT, UP)
+        assert not any(truncations) and env.get_state(0)["arena_steps"] == 0  # not counted: nothing to end
+    assert snake(env, 0)[:2] == (4, 4)

@@ -2,7 +2,8 @@
 
 An ``Opponent`` maps a batch of observations to a batch of actions. ``PolicyOpponent`` is a frozen
 copy of a policy (a snapshot of the learner, or a checkpoint of any run with the same spaces);
-``RandomLegalOpponent`` is a scripted bot that reads legal-move flags from the observation.
+``RandomLegalOpponent`` is a scripted bot that reads legal-move flags from the observation, and
+``FollowBallOpponent`` one that moves a pong paddle towards the ball.
 
 Connect4's one-ply and minimax bots live in C (``connect4_bot.h``) and are reachable only from the
 env's 1-player mode (``opponent = 0 / 1``): they read the env's bitboards and RNG, which a Python
@@ -141,9 +142,28 @@ class RandomLegalOpponent:
         return torch.multinomial(legal, 1, generator=self.generator).squeeze(1)
 
 
+class FollowBallOpponent:
+    """A scripted pong paddle for rows seen from their own side (pong ``players = 2``): up (action 1) when the
+    ball is more than ``dead_zone`` above the paddle's centre, down (2) when below, else stay (0). It moves at
+    the agent's paddle speed, faster than the 1-player opponent's cap, yet steep returns still beat it (the
+    ball's vertical speed can reach twice the paddle's)."""
+
+    def __init__(self, dead_zone: float = 0.05, name: str = "bot:follow"):
+        self.dead_zone, self.name = dead_zone, name
+
+    def act(self, observations: torch.Tensor) -> torch.Tensor:
+        """One action per row from its ``[own paddle y, other paddle y, ball x, ball y, ...]``."""
+        offset = observations[:, 3] - observations[:, 0]
+        return torch.where(offset < -self.dead_zone, 1, torch.where(offset > self.dead_zone, 2, 0))
+
+
 def scripted_bot(env_name: str, bot: str, seed: int = 0) -> Opponent:
-    """A scripted bot by name for ``env_name`` (``"random"`` for connect4), or ``ValueError`` saying which exist."""
+    """A scripted bot by name for ``env_name`` (``"random"`` for connect4, ``"follow"`` for pong), or
+    ``ValueError`` saying which exist."""
     if env_name == "connect4" and bot == "random":
         return RandomLegalOpponent(slice(42, 49), name="bot:random", seed=seed)
-    raise ValueError(f"bot:{bot}: no per-row scripted bot for {env_name!r} (connect4 has bot:random; its "
-                     "one-ply and minimax bots are played with players = 1: sailfish eval --vs bot:onestep)")
+    if env_name == "pong" and bot == "follow":
+        return FollowBallOpponent()
+    raise ValueError(f"bot:{bot}: no per-row scripted bot for {env_name!r} (connect4 has bot:random, pong "
+                     "bot:follow; connect4's one-ply and minimax bots are played with players = 1: sailfish eval "
+                     "--vs bot:onestep)")

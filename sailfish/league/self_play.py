@@ -26,15 +26,22 @@ RATING_COLUMNS = ["step", "elapsed_s", "update", "learner_mu", "learner_sigma", 
 def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLike | None = None):
     """The wrapped env, the trainer and the league of a self-play run (nothing started yet).
 
-    ``config.env`` must have more than one row per instance (connect4: ``env_config = {players = 2}``).
+    ``config.env`` must have more than one row per instance (connect4, pong: ``env_config = {players = 2}``;
+    snake, mmo: several snakes or agents), and more than ``league_config.learner_rows_per_env``: the
+    learner plays that many rows of each instance, the league's opponents the rest.
     """
     from sailfish.train import Trainer, make_env
 
     env = make_env(config)
-    if getattr(env, "agents_per_env", 1) < 2:
+    rows = int(getattr(env, "agents_per_env", 1))
+    if rows < 2:
         env.close()
         raise ValueError(f"env_config: self-play needs an env with two rows per instance, {config.env} has one "
-                         "(connect4: --env-config players=2)")
+                         "(connect4, pong: --env-config players=2)")
+    if not league_config.learner_rows_per_env < rows:
+        env.close()
+        raise ValueError(f"[league] learner_rows_per_env: must be below the {rows} rows per instance of "
+                         f"{config.env} (the rest are the opponent's), got {league_config.learner_rows_per_env}")
     template = policy_for_spaces(env.single_observation_space, env.single_action_space, config)
     league = League(league_config, template, env.single_action_space, config.env, env.single_observation_space)
     if resume is not None:
@@ -45,7 +52,8 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
         from sailfish.train.checkpoint import load_checkpoint
 
         league.load_state_dict(load_checkpoint(path)["league"])
-    wrapped = OpponentEnv(env, 1, league, seed=league_config.seed + config.seed)
+    wrapped = OpponentEnv(env, league_config.learner_rows_per_env, league,
+                          alternate_seats=league_config.alternate_seats, seed=league_config.seed + config.seed)
     trainer = Trainer(wrapped, config=config, resume=resume)
     if resume is None:
         league.add_snapshot(trainer.policy, 0)  # the first opponent: the learner as initialised

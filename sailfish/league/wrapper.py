@@ -1,17 +1,26 @@
 """``OpponentEnv``: a multi-row vector env seen by the trainer as the learner's rows only.
 
-The wrapped env's instances each own ``agents_per_env`` rows (connect4 ``players = 2``: one per side;
-pong with two paddles, snake with several snakes). ``learner_rows_per_env`` of them are the learner's
-and reach the trainer; the others are played inside ``step`` by opponents (``sailfish.league.opponents``),
-batched per opponent under ``torch.inference_mode()``. Every ``step`` is one step of the wrapped env:
-in a turn-based game the learner's row is padding (``masks`` False) while an opponent moves, so the
-trainer leaves those samples out of its losses, as it does for any padded row.
+The wrapped env's instances each own ``agents_per_env`` rows (connect4 and pong ``players = 2``: one
+per side; snake: one per snake; mmo: one per agent). The first ``learner_rows_per_env`` rows of each
+instance are the learner's and reach the trainer; the others are played inside ``step`` by opponents
+(``sailfish.league.opponents``), batched per opponent under ``torch.inference_mode()``. Every ``step``
+is one step of the wrapped env: in a turn-based game the learner's row is padding (``masks`` False)
+while an opponent moves, so the trainer leaves those samples out of its losses, as it does for any
+padded row (a dead mmo agent's, say).
 
-Which opponent plays an env is chosen by a matchmaker (a ``League``, or one fixed opponent) when the
-env's game ends, never during a game. ``alternate_seats`` moves the learner to the next seat after
-each game, for envs whose seats differ (pong's left and right paddle). Connect4 already alternates
-which row moves first game by game, so there the learner keeps row 0 (alternating seats as well
-would make it move first every game).
+Episodes and games are told apart. An episode is one learner row's, ended by its own terminal or
+truncation (a game of connect4 or pong, a life of a snake or an mmo agent). A game is one env
+instance's, and ends on a step where every one of its rows ends at once: every episode in connect4
+and pong, the world's ``horizon`` in mmo, the arena's ``horizon`` in snake (with ``horizon = 0`` an
+arena never ends, so its first opponent plays it for good). The learner wins a game when its rows
+earned more reward in it, per row, than the opponent's (connect4 and pong: its return is > 0); a
+matchmaker (a ``League``, or one fixed opponent) hears the result and chooses the env's next
+opponent then, never during a game.
+
+``alternate_seats`` moves the learner one seat on after each game, for envs whose seats differ.
+Connect4 alternates which row moves first game by game, and pong's serve alternates between sides
+whose observations are mirror images, so in both the learner keeps row 0 (in connect4 alternating
+seats as well would make it move first every game).
 """
 from __future__ import annotations
 
@@ -65,7 +74,7 @@ class OpponentEnv(gym.vector.VectorEnv):
     Args:
         env: a vector env with Sailfish's buffers, ``agents_per_env`` rows per instance and ``masks``.
         learner_rows_per_env: how many of each instance's rows are the learner's (1 to
-            ``agents_per_env - 1``).
+            ``agents_per_env - 1``): the first ones (until ``alternate_seats`` moves them).
         league: a ``Matchmaker`` (e.g. ``League``), or one ``Opponent`` played in every env.
         alternate_seats: after each game, rotate the rows of that env by one, so the learner takes
             each seat equally often (leave False for connect4, which alternates the first move itself).
@@ -73,8 +82,8 @@ class OpponentEnv(gym.vector.VectorEnv):
 
     The buffers (``observations``, ``actions``, ``rewards``, ``terminals``, ``truncations``, ``masks``)
     are the wrapper's own, ``num_instances x learner_rows_per_env`` rows, written in place by ``reset``
-    and ``step``. ``episode_stats()`` counts the learner's games: ``score`` is its win rate (games
-    whose return is > 0), ``episode_length`` its own moves.
+    and ``step``. ``episode_stats()`` counts the learner's episodes: ``score`` is the fraction whose
+    return is > 0 (connect4, pong: the win rate), ``episode_length`` the steps its row acted in.
     """
 
     metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
@@ -85,7 +94,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         L = int(learner_rows_per_env)
         if not 1 <= L < A:
             raise ValueError(f"learner_rows_per_env: must be 1 to agents_per_env - 1 = {A - 1} (the env has {A} "
-                             f"rows per instance; connect4 needs players = 2), got {learner_rows_per_env}")
+                             f"rows per instance; connect4 and pong need players = 2), got {learner_rows_per_env}")
         if getattr(env, "masks", None) is None:
             raise ValueError(f"{env!r}: OpponentEnv needs an env with a masks buffer (which rows act)")
         if league is None:
@@ -112,8 +121,9 @@ class OpponentEnv(gym.vector.VectorEnv):
         self.seats = np.tile(np.arange(A), (N, 1))  # seats[i]: env i's rows, the learner's first
         self.assigned = np.zeros(N, np.int64)  # the opponent id playing each env's current game
         self._opponents: dict[int, Opponent] = {}  # the opponents of games in progress
-        self._returns = np.zeros(rows, np.float64)
+        self._returns = np.zeros(rows, np.float64)  # of each learner row's episode so far
         self._lengths = np.zeros(rows, np.int64)
+        self._game_returns = np.zeros((N, 2), np.float64)  # each env's game so far: learner's, opponent's rows
         self._totals = np.zeros(4, np.float64)  # learner episodes, return, length, wins
         self._box = isinstance(self.single_action_space, gym.spaces.Box)
         self._index_rows()
@@ -132,6 +142,7 @@ class OpponentEnv(gym.vector.VectorEnv):
             self._assign(i)
         self._returns[:] = 0
         self._lengths[:] = 0
+        self._game_returns[:] = 0
         self._gather_observations()
         return self.observations, {}
 
@@ -152,9 +163,15 @@ class OpponentEnv(gym.vector.VectorEnv):
         np.take(env.truncations, self._learner_rows, out=self.truncations)
         self._returns += self.rewards
         self._lengths += live
-        done = (self.terminals | self.truncations).reshape(self.num_instances, -1).any(1)
-        if done.any():
-            self._end_games(np.flatnonzero(done))
+        N, A = self.num_instances, self._rows_per_env
+        self._game_returns[:, 0] += self.rewards.reshape(N, -1).sum(1)
+        self._game_returns[:, 1] += env.rewards[self._opponent_rows].reshape(N, -1).sum(1)
+        ended = self.terminals | self.truncations
+        if ended.any():
+            self._end_episodes(np.flatnonzero(ended))
+            game_over = (env.terminals | env.truncations).reshape(N, A).all(1)
+            if game_over.any():
+                self._end_games(np.flatnonzero(game_over))
         self._gather_observations()
         return self.observations, self.rewards, self.terminals, self.truncations, {}
 
@@ -203,18 +220,21 @@ class OpponentEnv(gym.vector.VectorEnv):
                     actions = np.clip(actions, self.single_action_space.low, self.single_action_space.high)
                 env.actions[batch] = actions.reshape(len(batch), *env.actions.shape[1:])
 
-    def _end_games(self, envs: np.ndarray) -> None:
-        """Counts the learner's finished games, reports them, and sets up each env's next game."""
-        L = self.agents_per_env
-        rows = (envs[:, None] * L + np.arange(L)).ravel()
+    def _end_episodes(self, rows: np.ndarray) -> None:
+        """Counts the learner's episodes that ended on ``rows`` (its rows here) and starts them again."""
         returns = self._returns[rows]
         self._totals += (len(rows), returns.sum(), self._lengths[rows].sum(), (returns > 0).sum())
-        per_env = returns.reshape(-1, L).sum(1)
-        for i, r in zip(envs, per_env):
-            self.league.record(int(self.assigned[i]), 1.0 if r > 0 else (0.5 if r == 0 else 0.0))
-            self._assign(int(i))
         self._returns[rows] = 0
         self._lengths[rows] = 0
+
+    def _end_games(self, envs: np.ndarray) -> None:
+        """Reports the games that ended in ``envs`` (every row ended) and sets up each env's next game."""
+        L, A = self.agents_per_env, self._rows_per_env
+        per_row = self._game_returns[envs] / np.array([L, A - L], np.float64)
+        for i, (mine, theirs) in zip(envs, per_row):
+            self.league.record(int(self.assigned[i]), 1.0 if mine > theirs else (0.5 if mine == theirs else 0.0))
+            self._assign(int(i))
+        self._game_returns[envs] = 0
         if self.alternate_seats:
             self.seats[envs] = np.roll(self.seats[envs], -1, axis=1)
             self._index_rows()

@@ -1,7 +1,7 @@
 // Sanitizer driver: steps every registered env at least `steps` agent-steps (rows stepped, so a
 // many-agent world counts each agent) with random and edge-case actions, through the same vector
 // layer Python uses, with 1 and 2 threads; under its default config, then under each of the
-// VARIANTS below (modes whose code the defaults never reach).
+// VARIANTS below (modes whose code the defaults never reach: connect4's and pong's self-play, snake's arenas).
 // Built by tests/test_sanitizer.py with -fsanitize=address,undefined; any report fails the test.
 //
 //   fuzz_envs [steps_per_env=1000000] [env_name]
@@ -18,19 +18,23 @@ typedef struct { const char* name; double value; } Setting;
 typedef struct {
     const char* env;
     const char* label;  // the name the report line carries: env[settings]
-    Setting settings[4];
+    Setting settings[5];
 } Variant;
 static const Variant VARIANTS[] = {
     {"connect4", "connect4[players=2]", {{"players", 2}}},
     {"connect4", "connect4[opponent=1,opponent_depth=2]", {{"opponent", 1}, {"opponent_depth", 2}}},
     {"connect4", "connect4[opponent=2]", {{"opponent", 2}}},
+    {"pong", "pong[players=2]", {{"players", 2}}},
+    {"pong", "pong[players=2,frameskip=4]", {{"players", 2}, {"frameskip", 4}, {"ball_speed", 0.08}}},
+    {"snake", "snake[horizon=64]", {{"horizon", 64}}},
+    {"snake", "snake[horizon=1,crowded]", {{"horizon", 1}, {"width", 8}, {"height", 8}, {"snakes", 24}, {"food", 8}}},
 };
 #define NUM_VARIANTS ((int)(sizeof(VARIANTS) / sizeof(VARIANTS[0])))
 
 // The defaults with `v`'s settings (v NULL: the defaults alone); 1 if a setting names no parameter.
 static int make_config(const EnvDesc* desc, const Variant* v, double* cfg) {
     for (int i = 0; i < desc->num_params; i++) cfg[i] = desc->params[i].def;
-    for (int k = 0; v && k < 4 && v->settings[k].name; k++) {
+    for (int k = 0; v && k < 5 && v->settings[k].name; k++) {
         int found = 0;
         for (int i = 0; i < desc->num_params; i++) {
             if (strcmp(desc->params[i].name, v->settings[k].name) == 0) { cfg[i] = v->settings[k].value; found = 1; }

@@ -14,6 +14,11 @@
 // - A dead or truncated snake respawns in the same step, length 1, on a random free cell, so
 //   its row already holds the next life's first observation. If no free cell exists it waits
 //   off the map (observation all zeros, reward 0, actions ignored, mask 0) and retries each step.
+// - With horizon > 0 an arena lasts horizon steps (the default 0: for ever). On its last step,
+//   after the moves, every life still going is truncated, so every row has terminal or
+//   truncation set, and a new arena starts in the same step: the map cleared, every snake
+//   respawned at length 1, food laid again. An arena is one game for self-play
+//   (sailfish.league.OpponentEnv rematches an env when all its rows end on the same step).
 //
 // Observation: uint8 (2 vision + 1)^2 window centred on the snake's own head: 0 empty, 1 food,
 // 2 wall (also outside the arena), 3 another snake's body, 4 another snake's head, 5 own body
@@ -34,7 +39,8 @@
 #define SNAKE_MAX_PADDED (SNAKE_MAX_SIDE + 2 * SNAKE_MAX_VISION)
 #define SNAKE_MAX_SNAKES 512
 
-enum { SNAKE_WIDTH, SNAKE_HEIGHT, SNAKE_SNAKES, SNAKE_FOOD, SNAKE_VISION, SNAKE_MAX_STEPS, SNAKE_NUM_PARAMS };
+enum { SNAKE_WIDTH, SNAKE_HEIGHT, SNAKE_SNAKES, SNAKE_FOOD, SNAKE_VISION, SNAKE_MAX_STEPS, SNAKE_HORIZON,
+       SNAKE_NUM_PARAMS };
 static const ParamDesc snake_params[] = {
     {"width", 40, 8, SNAKE_MAX_SIDE, 1, "arena width in cells (the walls around it are extra)"},
     {"height", 40, 8, SNAKE_MAX_SIDE, 1, "arena height in cells"},
@@ -42,6 +48,7 @@ static const ParamDesc snake_params[] = {
     {"food", 48, 0, SNAKE_MAX_SIDE * SNAKE_MAX_SIDE / 2, 1, "food cells kept on the map"},
     {"vision", 5, 1, SNAKE_MAX_VISION, 1, "view radius: the observation is (2 vision + 1)^2 cells"},
     {"max_steps", 1000, 0, 1e7, 1, "steps after which a life is truncated; 0 means never"},
+    {"horizon", 0, 0, 1e7, 1, "steps after which the arena ends, every life truncated, and a new one starts; 0: never"},
 };
 
 enum { SN_EMPTY = 0, SN_FOOD = 1, SN_WALL = 2, SN_BODY = 3, SN_HEAD = 4, SN_OWN = 5 };
@@ -58,7 +65,8 @@ typedef struct {
 
 typedef struct {
     EnvCore core;
-    int width, height, num_snakes, food_target, vision, max_steps;
+    int width, height, num_snakes, food_target, vision, max_steps, horizon;
+    int arena_steps;  // steps of the current arena
     int stride;    // width + 2 vision: the padded row length
     int food;      // food cells on the map now
     int selected;  // the snake get_state/set_state address
@@ -170,6 +178,7 @@ static void snake_init(Snake* env, const double* cfg) {
     env->food_target = (int)cfg[SNAKE_FOOD];
     env->vision = (int)cfg[SNAKE_VISION];
     env->max_steps = (int)cfg[SNAKE_MAX_STEPS];
+    env->horizon = (int)cfg[SNAKE_HORIZON];
     env->stride = env->width + 2 * env->vision;
 }
 
@@ -182,18 +191,34 @@ static void snake_clear(Snake* env) {
     env->food = 0;
 }
 
-static void snake_reset(Snake* env) {
+static void snake_new_arena(Snake* env) {
     snake_clear(env);
-    env->selected = 0;
+    env->arena_steps = 0;
     for (int s = 0; s < env->num_snakes; s++) snake_spawn(env, &env->snakes[s]);
     snake_top_up_food(env);
     snake_write_all_obs(env);
+}
+
+static void snake_reset(Snake* env) {
+    env->selected = 0;
+    snake_new_arena(env);
 }
 
 static inline void snake_end_life(Snake* env, SnakeAgent* a, int died) {
     float ret = (float)(a->length - 1) - (died ? 1.0f : 0.0f);
     sf_log_episode(&env->core.stats, ret, (float)a->lifetime, (float)a->length);
     snake_remove(env, a);
+}
+
+// The arena's last step, after the moves: the lives still going are truncated (a snake that died
+// on this step keeps its terminal; one waiting off the map gets a truncation too), then a new arena.
+static void snake_end_arena(Snake* env) {
+    for (int s = 0; s < env->num_snakes; s++) {
+        SnakeAgent* a = &env->snakes[s];
+        if (a->alive) snake_end_life(env, a, 0);
+        if (!env->core.terminals[s]) env->core.truncations[s] = 1;
+    }
+    snake_new_arena(env);
 }
 
 static inline void snake_step(Snake* env) {
@@ -247,6 +272,7 @@ static inline void snake_step(Snake* env) {
             any_dead = 1;
         }
     }
+    if (env->horizon && ++env->arena_steps >= env->horizon) { snake_end_arena(env); return; }
     if (any_dead)
         for (int s = 0; s < n; s++)
             if (!env->snakes[s].alive) snake_spawn(env, &env->snakes[s]);
@@ -316,12 +342,13 @@ static const char* snake_check_config(const double* cfg) {
 // empty or food, and the given `lifetime`; food_row/food_col >= 0 put food on that cell if it
 // is empty. `food` (the count on the map) is read-only. Fields not given keep the values
 // get_state reads for the snake selected before the call: select a snake in its own call, or
-// give every snake field. Order: clear, select, place, food.
+// give every snake field. Order: clear, select, place, food. arena_steps: the steps the arena has
+// run, counted only with horizon > 0 (it ends on the step that brings the count to horizon).
 static const char* const snake_state_fields[] = {
     "select", "clear", "place", "head_row", "head_col", "direction", "length", "alive", "lifetime",
-    "food_row", "food_col", "food"};
+    "food_row", "food_col", "food", "arena_steps"};
 enum { SNS_SELECT, SNS_CLEAR, SNS_PLACE, SNS_HEAD_ROW, SNS_HEAD_COL, SNS_DIRECTION, SNS_LENGTH, SNS_ALIVE,
-       SNS_LIFETIME, SNS_FOOD_ROW, SNS_FOOD_COL, SNS_FOOD, SNS_NUM_FIELDS };
+       SNS_LIFETIME, SNS_FOOD_ROW, SNS_FOOD_COL, SNS_FOOD, SNS_ARENA_STEPS, SNS_NUM_FIELDS };
 
 static void snake_get_state(const Snake* env, int lane, double* out) {
     (void)lane;
@@ -338,6 +365,7 @@ static void snake_get_state(const Snake* env, int lane, double* out) {
     out[SNS_FOOD_ROW] = -1;
     out[SNS_FOOD_COL] = -1;
     out[SNS_FOOD] = env->food;
+    out[SNS_ARENA_STEPS] = env->arena_steps;
 }
 
 static inline int snake_clampi(double v, int lo, int hi) {
@@ -380,6 +408,7 @@ static void snake_set_state(Snake* env, int lane, const double* in) {
                             snake_clampi(in[SNS_FOOD_COL], 0, env->width - 1) + R);
         if (env->grid[i] == SN_EMPTY) { env->grid[i] = SN_FOOD; env->food++; }
     }
+    env->arena_steps = snake_clampi(in[SNS_ARENA_STEPS], 0, env->horizon ? env->horizon - 1 : 2000000000);
     snake_write_all_obs(env);
 }
 
@@ -387,7 +416,8 @@ SF_DEFINE_UNIT_FUNCS(snake, Snake)
 
 static const EnvDesc snake_desc = {
     .name = "snake",
-    .doc = "many snakes in one arena eat food and avoid walls and each other (one agent per snake)",
+    .doc = "many snakes in one arena eat food and avoid walls and each other (one agent per snake; arenas of "
+           "horizon steps)",
     .unit_size = sizeof(Snake), .lanes = 1,
     .params = snake_params, .num_params = SNAKE_NUM_PARAMS,
     .layout = snake_layout, .check_config = snake_check_config,
