@@ -1,10 +1,12 @@
 """Running and reporting a cost-aware sweep on an Optuna study (two objectives: score up, seconds down).
 
 Every worker process runs ``sweep_worker``: it asks the shared study for a trial, trains it with
-``measured_run`` and tells the result, until the study holds ``trials`` finished trials (COMPLETE, FAIL
-or PRUNED). State lives only in the storage, so workers on several machines can share one study and a
-killed sweep resumes: a trial whose worker died stops sending heartbeats and is marked FAIL by the
-next worker (``optuna.storages.fail_stale_trials``), which then runs the remaining trials.
+``measured_run`` and tells the result (with ``population`` K > 1: K trials at a time, trained
+together where their structure agrees, ``sailfish.sweep.population``), until the study holds
+``trials`` finished trials (COMPLETE, FAIL or PRUNED). State lives only in the storage, so workers
+on several machines can share one study and a killed sweep resumes: a trial whose worker died stops
+sending heartbeats and is marked FAIL by the next worker (``optuna.storages.fail_stale_trials``),
+which then runs the remaining trials.
 
 Pruning: Optuna's pruners and ``Trial.report`` refuse multi-objective studies, so the rule is ours and
 works on the score-vs-wallclock curve every trial stores (user attr ``curve``): a trial is pruned at
@@ -57,6 +59,8 @@ class SweepSettings:
     log_seconds: float = 0.1
     prune: bool = True
     quiet: bool = False
+    population: int = 1
+    """Trials asked of the study at a time and trained together (``sailfish.sweep.population``)."""
 
 
 def default_storage(runs_dir: str, study: str) -> str:
@@ -216,8 +220,14 @@ def sweep_worker(settings: SweepSettings) -> int:
         if finished + running >= settings.trials:  # the rest are in flight elsewhere, or dead: wait
             time.sleep(settings.heartbeat)
             continue
-        study.optimize(lambda trial: _objective(trial, settings, space), n_trials=1, catch=(Exception,))
-        ran += 1
+        if settings.population > 1:
+            from sailfish.sweep.population import population_round
+
+            size = min(settings.population, settings.trials - finished - running)
+            ran += population_round(study, settings, space, size)
+        else:
+            study.optimize(lambda trial: _objective(trial, settings, space), n_trials=1, catch=(Exception,))
+            ran += 1
     return ran
 
 
@@ -408,12 +418,17 @@ def report(settings: SweepSettings, console=None, best: int = 5) -> Path | None:
     from rich.console import Console
     from rich.table import Table
 
+    from sailfish.sweep.population import population_line
+
     console = console or Console()
     study = open_study(settings, create=False)
     complete, front, by_state = trial_table(study)
     metric = study.user_attrs.get("metric", settings.metric)
     console.print(f"study [bold]{settings.study}[/bold] ({study.user_attrs.get('env')}): "
                   + ", ".join(f"{n} {k.lower()}" for k, n in sorted(by_state.items())))
+    together = population_line(study.get_trials(deepcopy=False))
+    if together:
+        console.print(together)
     keys = sorted({k for t in complete for k in params_of(t)})
 
     def table(title, rows):
