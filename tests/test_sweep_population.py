@@ -67,7 +67,7 @@ def test_a_population_sweep_tells_each_trial_its_own_members_score(tmp_path, cap
     # no member reached target_return (inf): each trained for its population's whole wallclock
     assert len({t.values[1] for t in trials}) == 1 and 0 < trials[0].values[1] < 300
     out = capsys.readouterr().out
-    assert "trained together (0 1 2)" in out
+    assert "training together (0 1 2)" in out
     assert "3 trials asked 3 at a time (--population), trained in populations of 3 x1" in out
 
 

@@ -101,7 +101,7 @@ def population_round(study, settings: SweepSettings, space, size: int) -> int:
             groups.setdefault(structure_key(member[2]), []).append(member)
         if members:
             shown = ", ".join("(" + " ".join(str(t.number) for t, _, _ in g) + ")" for g in groups.values())
-            _say(settings, f"asked {len(asked)} trials at a time: trained together {shown}")
+            _say(settings, f"asked {len(asked)} trials at a time: training together {shown}")
         for group in groups.values():
             for trial, _, _ in group:
                 trial.set_user_attr("population", [t.number for t, _, _ in group])
