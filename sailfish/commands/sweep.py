@@ -1,12 +1,13 @@
-"""``sailfish sweep <env> --trials N [--storage URL] [--study NAME] [--workers K]``: cost-aware search.
+"""``sailfish sweep <env> --trials N [--storage URL] [--study NAME] [--workers W]``: cost-aware search.
 
 Optuna with two objectives, maximise the final score and minimise training wallclock (``total_steps``
 is searchable), so the answer is a Pareto front of score vs seconds. The search space is the
 ``[sweep.<key>]`` tables of the env's config (see ``sailfish.sweep.space``). The study lives in a
 database (SQLite file ``runs/sweeps/<study>.db`` by default, any SQLAlchemy URL), so running the same
 command again resumes and finishes the trial count; ``--report`` prints the front and the best trials
-and writes a PNG. Needs the ``[sweep]`` extra (the PNG, ``[plot]``). Bad input exits with status 2
-and one line on stderr.
+and writes a PNG. ``--population K`` asks for K trials at a time and trains those that share their
+structure as one population (``sailfish.sweep.population``). Needs the ``[sweep]`` extra (the PNG,
+``[plot]``). Bad input exits with status 2 and one line on stderr.
 """
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes on this machine (default 1: wallclock is an objective, and "
                         "workers sharing cores slow each other)")
+    p.add_argument("--population", type=int, default=1, metavar="K",
+                   help="ask the study for K trials at a time and train those whose configs share their "
+                        "structure as one population (members may differ only in per-member keys: lr, gamma, "
+                        "clip_coef, ... see sailfish.train.config.PER_MEMBER); trials that differ in a searched "
+                        "structural key (total_steps, num_envs, hidden_size, ...) train apart, one group after "
+                        "another; each trial is told its own member's score and its population's wallclock; "
+                        "population members are not pruned (default 1: one trial at a time)")
     p.add_argument("--budget-seconds", type=float, default=None, metavar="S",
                    help="start no new trial after S seconds (running ones finish); run again to continue")
     p.add_argument("--space", default=None, metavar="TOML", help="file of [sweep.<key>] tables to search instead")
@@ -59,6 +67,8 @@ def settings_from(args: argparse.Namespace):
         raise ValueError(f"--trials: must be >= 1, got {args.trials}")
     if args.workers < 1:
         raise ValueError(f"--workers: must be >= 1, got {args.workers}")
+    if args.population < 1:
+        raise ValueError(f"--population: must be >= 1 (trials asked and trained at a time), got {args.population}")
     if args.heartbeat < 1:
         raise ValueError(f"--heartbeat: must be a whole number of seconds >= 1, got {args.heartbeat}")
     fixed = {}
@@ -78,7 +88,21 @@ def settings_from(args: argparse.Namespace):
     storage = args.storage or default_storage(args.runs_dir, study)
     return SweepSettings(env=args.env, study=study, storage=storage, trials=args.trials or 0,
                          space_file=args.space, fixed=fixed, runs_dir=args.runs_dir, metric=args.metric,
-                         budget_seconds=args.budget_seconds, heartbeat=args.heartbeat, prune=not args.no_prune)
+                         budget_seconds=args.budget_seconds, heartbeat=args.heartbeat, prune=not args.no_prune,
+                         population=args.population)
+
+
+def print_structural_note(settings) -> None:
+    """Say which searched keys keep a population's trials apart (a space of only per-member keys has none)."""
+    from sailfish.sweep.population import structural_keys
+    from sailfish.sweep.space import load_space
+
+    space = {k: v for k, v in load_space(settings.env, settings.space_file).items() if k not in settings.fixed}
+    apart = structural_keys(space)
+    if apart:
+        print(f"--population {settings.population}: the search varies {', '.join(apart)}, which a population's "
+              "members share, so trials that differ in them train apart, one after another; fix them with "
+              "--set KEY=VALUE (or --space) to train K at once")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
             if path is not None:
                 print(f"plot: {path}")
             return 0
-        print(f"study {settings.study} in {settings.storage}: {settings.trials} trials, {args.workers} workers")
+        at_a_time = f", {settings.population} trials at a time per worker" if settings.population > 1 else ""
+        print(f"study {settings.study} in {settings.storage}: {settings.trials} trials, {args.workers} workers"
+              + at_a_time)
+        if settings.population > 1:
+            print_structural_note(settings)
         sweep.run_sweep(settings, workers=args.workers)
         sweep.report(settings)
     except ValueError as e:

@@ -7,9 +7,11 @@ optional callback (a sweep's pruning rule, which stops a run by raising).
 """
 from __future__ import annotations
 
+import csv
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 METRICS = {"return": "episode/return", "score": "episode/score"}
@@ -110,7 +112,20 @@ def measured_population(configs, metric: str = "return", final_episodes: int = 0
     """Train ``configs`` (population members sharing their structure) together and measure each member
     as ``measured_run`` measures a run; ``train_seconds`` of a member that reached ``target_return``
     is the time it did. Each member writes its run under its own ``runs_dir``; ``curve`` is left empty
-    (each member's ``metrics.csv`` holds it)."""
+    (each member's ``metrics.csv`` holds it). The first member that failed (see ``measured_members``)
+    raises its error."""
+    outcomes = measured_members(configs, metric=metric, final_episodes=final_episodes)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return outcomes
+
+
+def measured_members(configs, metric: str = "return", final_episodes: int = 0) -> list[RunResult | Exception]:
+    """``measured_population``, but each member's outcome on its own: its ``RunResult``, or the error
+    that makes it a failed run while the others stand (``Diverged``: a non-finite final score;
+    ``RuntimeError``: no episode finished). An error of the population as a whole (its env, its
+    trainer, an invalid shared config) propagates."""
     from sailfish.train import Trainer
     from sailfish.train.env import make_member_env
     from sailfish.train.metrics import EpisodeWindow
@@ -130,15 +145,44 @@ def measured_population(configs, metric: str = "return", final_episodes: int = 0
     finally:
         env.close()
     key = {"return": "episode_return", "score": "score"}[metric]
-    results = []
+    outcomes: list[RunResult | Exception] = []
     for k, window in enumerate(trainer.member_episodes):
         final = window.mean(key)
         if not math.isfinite(final):
             if window.count == 0:
-                raise RuntimeError(f"member {k}: no episode finished in {trainer.global_step} steps: raise total_steps")
-            raise Diverged(f"member {k}: final {metric} is {final}")
+                outcomes.append(RuntimeError(f"member {k}: no episode finished in {trainer.global_step} steps: "
+                                             "raise total_steps"))
+            else:
+                outcomes.append(Diverged(f"member {k}: final {metric} is {final}"))
+            continue
         solved = trainer.solved_at[k]
-        results.append(RunResult(final_score=float(final), train_seconds=(t2 - t1) if solved is None else solved,
-                                 run_seconds=t2 - t0, global_step=int(trainer.global_step),
-                                 run_dir=str(trainer.run_dirs[k]) if trainer.run_dirs[k] else None, curve=[]))
-    return results
+        outcomes.append(RunResult(final_score=float(final), train_seconds=(t2 - t1) if solved is None else solved,
+                                  run_seconds=t2 - t0, global_step=int(trainer.global_step),
+                                  run_dir=str(trainer.run_dirs[k]) if trainer.run_dirs[k] else None, curve=[]))
+    return outcomes
+
+
+def curve_from_csv(run_dir: str | None, metric: str = "return") -> list[tuple[float, int, float]]:
+    """``(elapsed_s, step, score)`` at every row of a run's ``metrics.csv`` (a population's members
+    are logged there, not to a probe; [] for a run that wrote no directory). Raises ``Diverged`` at
+    the first non-finite loss, the row at which ``measured_run``'s probe would have stopped the run."""
+    if run_dir is None:
+        return []
+    key = METRICS[metric]
+    curve = []
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            for name in _LOSSES:
+                value = _number(row.get(name))
+                if not math.isfinite(value) and row.get(name) not in (None, ""):
+                    raise Diverged(f"{name} is {value} at step {row['step']}")
+            curve.append((_number(row.get("elapsed_s")), int(row["step"]), _number(row.get(key))))
+    return curve
+
+
+def _number(cell: str | None) -> float:
+    """A CSV cell as a float; NaN where the row has no value."""
+    try:
+        return float(cell)
+    except (TypeError, ValueError):
+        return math.nan

@@ -1,10 +1,12 @@
 """Running and reporting a cost-aware sweep on an Optuna study (two objectives: score up, seconds down).
 
 Every worker process runs ``sweep_worker``: it asks the shared study for a trial, trains it with
-``measured_run`` and tells the result, until the study holds ``trials`` finished trials (COMPLETE, FAIL
-or PRUNED). State lives only in the storage, so workers on several machines can share one study and a
-killed sweep resumes: a trial whose worker died stops sending heartbeats and is marked FAIL by the
-next worker (``optuna.storages.fail_stale_trials``), which then runs the remaining trials.
+``measured_run`` and tells the result (with ``population`` K > 1: K trials at a time, trained
+together where their structure agrees, ``sailfish.sweep.population``), until the study holds
+``trials`` finished trials (COMPLETE, FAIL or PRUNED). State lives only in the storage, so workers
+on several machines can share one study and a killed sweep resumes: a trial whose worker died stops
+sending heartbeats and is marked FAIL by the next worker (``optuna.storages.fail_stale_trials``),
+which then runs the remaining trials.
 
 Pruning: Optuna's pruners and ``Trial.report`` refuse multi-objective studies, so the rule is ours and
 works on the score-vs-wallclock curve every trial stores (user attr ``curve``): a trial is pruned at
@@ -57,6 +59,8 @@ class SweepSettings:
     log_seconds: float = 0.1
     prune: bool = True
     quiet: bool = False
+    population: int = 1
+    """Trials asked of the study at a time and trained together (``sailfish.sweep.population``)."""
 
 
 def default_storage(runs_dir: str, study: str) -> str:
@@ -216,32 +220,58 @@ def sweep_worker(settings: SweepSettings) -> int:
         if finished + running >= settings.trials:  # the rest are in flight elsewhere, or dead: wait
             time.sleep(settings.heartbeat)
             continue
-        study.optimize(lambda trial: _objective(trial, settings, space), n_trials=1, catch=(Exception,))
-        ran += 1
+        if settings.population > 1:
+            from sailfish.sweep.population import population_round
+
+            size = min(settings.population, settings.trials - finished - running)
+            ran += population_round(study, settings, space, size)
+        else:
+            study.optimize(lambda trial: _objective(trial, settings, space), n_trials=1, catch=(Exception,))
+            ran += 1
     return ran
 
 
 def _objective(trial, settings: SweepSettings, space) -> tuple[float, float]:
-    optuna = require("optuna", SWEEP)
-
-    from sailfish.sweep.runner import Diverged, measured_run
     from sailfish.sweep.space import suggest
-    from sailfish.train import Config
+
+    claim(trial, settings)
+    return train_solo(trial, settings, suggest(trial, space))
+
+
+def claim(trial, settings: SweepSettings) -> None:
+    """Mark ``trial`` as this worker's; raise ``TrialPruned`` (user attr ``surplus``) when the study
+    already had its trial count before it (another worker asked at the same instant for the last slot)."""
+    optuna = require("optuna", SWEEP)
 
     earlier = sum(1 for t in trial.study.get_trials(deepcopy=False)
                   if t.number < trial.number and not t.user_attrs.get("surplus"))
-    if earlier >= settings.trials:  # another worker asked at the same instant for the last slot
+    if earlier >= settings.trials:
         trial.set_user_attr("surplus", True)
         raise optuna.TrialPruned("surplus: the study already had its trial count")
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-    params = suggest(trial, space)
+
+
+def trial_config(trial, settings: SweepSettings, params: dict[str, Any]):
+    """The ``Config`` of ``trial`` (``ValueError`` for a suggested value the config refuses): the
+    fixed values, its suggestions, its run under ``<runs_dir>/sweeps/<study>/trial<number>/``."""
+    from sailfish.train import Config
+
     run_dir = Path(settings.runs_dir) / "sweeps" / settings.study / f"trial{trial.number:04d}"
+    return Config.load(settings.env, {**settings.fixed, **params, "runs_dir": str(run_dir),
+                                      "log_seconds": settings.log_seconds})
+
+
+def train_solo(trial, settings: SweepSettings, params: dict[str, Any]) -> tuple[float, float]:
+    """Train ``trial`` alone (pruned by the median rule unless ``settings.prune`` is off) and return its
+    objective ``(final score, training wallclock s)``; raises ``TrialPruned``, or the run's error."""
+    optuna = require("optuna", SWEEP)
+
+    from sailfish.sweep.runner import measured_run
+
     pruner = _MedianCurvePruner(trial.study) if settings.prune else None
     started = time.perf_counter()
-    result = None
     try:
-        config = Config.load(settings.env, {**settings.fixed, **params, "runs_dir": str(run_dir),
-                                            "log_seconds": settings.log_seconds})
+        config = trial_config(trial, settings, params)
         result = measured_run(config, metric=settings.metric, on_log=pruner.check if pruner else None)
     except _Pruned as e:
         trial.set_user_attr("curve", _downsample(e.curve))
@@ -249,11 +279,25 @@ def _objective(trial, settings: SweepSettings, space) -> tuple[float, float]:
         _say(settings, f"trial {trial.number} pruned: {e}")
         raise optuna.TrialPruned(str(e)) from None
     except Exception as e:
-        error = f"{type(e).__name__}: {e}"
-        trial.set_user_attr("error", " ".join(error.split())[:1000])
-        trial.set_user_attr("diverged", isinstance(e, Diverged))
-        _say(settings, f"trial {trial.number} failed: {error}")
+        record_failure(trial, settings, e)
         raise
+    return record_result(trial, settings, params, result, started)
+
+
+def record_failure(trial, settings: SweepSettings, error: BaseException) -> None:
+    """User attrs ``error`` (one line) and ``diverged`` of a failed trial, and its progress line."""
+    from sailfish.sweep.runner import Diverged
+
+    text = f"{type(error).__name__}: {error}"
+    trial.set_user_attr("error", " ".join(text.split())[:1000])
+    trial.set_user_attr("diverged", isinstance(error, Diverged))
+    _say(settings, f"trial {trial.number} failed: {text}")
+
+
+def record_result(trial, settings: SweepSettings, params: dict[str, Any], result,
+                  started: float) -> tuple[float, float]:
+    """User attrs of a trial's finished run (``curve``, ``global_step``, ``run_dir``, ``run_seconds``),
+    its progress line; returns its objective ``(final score, training wallclock s)``."""
     trial.set_user_attr("curve", _downsample(result.curve))
     trial.set_user_attr("global_step", result.global_step)
     trial.set_user_attr("run_dir", result.run_dir)
@@ -374,12 +418,17 @@ def report(settings: SweepSettings, console=None, best: int = 5) -> Path | None:
     from rich.console import Console
     from rich.table import Table
 
+    from sailfish.sweep.population import population_line
+
     console = console or Console()
     study = open_study(settings, create=False)
     complete, front, by_state = trial_table(study)
     metric = study.user_attrs.get("metric", settings.metric)
     console.print(f"study [bold]{settings.study}[/bold] ({study.user_attrs.get('env')}): "
                   + ", ".join(f"{n} {k.lower()}" for k, n in sorted(by_state.items())))
+    together = population_line(study.get_trials(deepcopy=False))
+    if together:
+        console.print(together)
     keys = sorted({k for t in complete for k in params_of(t)})
 
     def table(title, rows):
