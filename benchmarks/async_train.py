@@ -2,7 +2,7 @@
 
 The env is ``benchmarks/vector_sps.py``'s slow CartPole (``--delay-us`` of busy-waiting per step,
 100 by default), in ``--workers`` processes with ``--per-worker`` envs each, stepped in async batches
-of one worker's envs (``Config.env_batch_size``). "env only" is ``vector_sps.py``'s method (random
+of one worker's envs (``--batch``: ``Config.env_batch_size``). "env only" is ``vector_sps.py``'s method (random
 actions, no policy, ``recv``/``send`` on the same vector env layout); "training" is
 ``Trainer.iteration()`` with the default MLP policy and update for ``--seconds`` of wallclock. The
 issue's target: training >= 90% of env only.
@@ -63,10 +63,11 @@ def main() -> None:
     parser.add_argument("--per-worker", type=int, default=32, help="envs per worker")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each timed run")
     parser.add_argument("--delay-us", type=float, default=100.0, help="busy-wait per env step")
+    parser.add_argument("--batch", type=int, default=0, help="rows per async batch (0 = one worker's envs)")
     args = parser.parse_args()
     slow = functools.partial(Slow, args.delay_us * 1e-6)
     num_envs = args.workers * args.per_worker
-    batch = args.per_worker
+    batch = args.batch or args.per_worker
     env_only = sailfish_sps(slow, num_envs, args.workers, args.seconds, batch_size=batch)
     training, parts = train_sps(slow, num_envs, args.workers, batch, args.seconds)
     wall = parts["collect"] + parts["update"]
