@@ -20,6 +20,7 @@ import argparse
 import csv
 import statistics
 import time
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -54,7 +55,9 @@ def gymnasium_pong():
 def steps_per_second(env, seconds: float, num_envs: int, actions: int) -> float:
     rng = np.random.default_rng(0)
     batch = [rng.integers(0, actions, num_envs) for _ in range(64)]
-    env.reset(seed=0)
+    with warnings.catch_warnings():  # EnvPool is seeded at make (envpool_pong) and says so here
+        warnings.filterwarnings("ignore", "EnvPool seeds")
+        env.reset(seed=0)
     env.step(batch[0])  # warm up
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
