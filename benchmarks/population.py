@@ -12,7 +12,7 @@
   with ``--population on`` then ``off``, wallclock of each (the default total_steps).
 - ``--steps-to-target N``: learning, not speed. N solo cartpole runs (seeds 0..N-1, one after the
   other) and one population of N members (the same seeds), each trained until its episode window
-  reaches cartpole's ``target_return`` (475) or ``--step-cap`` steps; the steps each took, and the
+  reaches 475 or ``--step-cap`` steps (default: cartpole's ``total_steps``); the steps each took, and the
   median of each side with its 95% bootstrap CI (``scipy.stats.bootstrap``, percentile). A run that
   never reaches 475 counts as the cap (said in the output).
 
@@ -52,9 +52,11 @@ def training_sps(env_name: str, members: int, iterations: int, threads: int = 1,
 
 
 def steps_to_target(env_name: str, seeds: list[int], population: bool, cap: int) -> list[int]:
-    """Per seed, the steps (per member) at the iteration whose episode window first reached the
-    config's ``target_return``; ``cap`` where it never did within ``cap`` steps."""
-    base = Config.load(env_name, {"runs_dir": "", "total_steps": cap, "torch_threads": 1, "log_seconds": 0})
+    """Per seed, the steps (per member) at the iteration whose episode window first reached 475;
+    ``cap`` (0: the config's ``total_steps``, the end of its learning-rate schedule) where it never did."""
+    overrides = {"runs_dir": "", "target_return": 475.0, "torch_threads": 1, "log_seconds": 0}
+    base = Config.load(env_name, {**overrides, **({"total_steps": cap} if cap else {})})
+    cap = base.total_steps
     groups = [[base.replace(seed=s) for s in seeds]] if population else [[base.replace(seed=s)] for s in seeds]
     steps: list[int] = []
     for configs in groups:
@@ -64,9 +66,8 @@ def steps_to_target(env_name: str, seeds: list[int], population: bool, cap: int)
         trainer.start()
         while trainer.global_step < cap and any(s is None for s in trainer.solved_at):
             trainer.iteration()
-            for k, solved in enumerate(trainer.solved_at):
-                if solved is not None and reached[k] == cap:
-                    reached[k] = trainer.global_step
+            for k in trainer._check_targets():  # what run() does after each iteration
+                reached[k] = trainer.global_step
         trainer.close()
         env.close()
         steps += reached
@@ -136,7 +137,8 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--steps-to-target", type=int, default=0, metavar="N",
                         help="N solo cartpole runs against a population of N: steps to 475 (0 = skip)")
-    parser.add_argument("--step-cap", type=int, default=400_000, help="per run, with --steps-to-target")
+    parser.add_argument("--step-cap", type=int, default=0,
+                        help="total_steps per run with --steps-to-target (0 = cartpole's own, 150K)")
     args = parser.parse_args()
     print(f"cpu: {_cpu_model()}, torch {torch.__version__}, load before: {os.getloadavg()[0]:.2f}")
     torch.set_num_threads(1)
@@ -146,10 +148,11 @@ def main() -> None:
             t0 = time.perf_counter()
             steps = steps_to_target("cartpole", seeds, population, args.step_cap)
             median, low, high = median_ci(steps)
-            unsolved = sum(s >= args.step_cap for s in steps)
+            cap = args.step_cap or Config.load("cartpole").total_steps
+            unsolved = sum(s >= cap for s in steps)
             print(f"cartpole steps to 475, {name} (seeds 0-{seeds[-1]}, {time.perf_counter() - t0:.0f} s): "
                   f"median {median:,.0f} [95% CI {low:,.0f}, {high:,.0f}]; {unsolved} never reached it "
-                  f"within {args.step_cap:,}; all: {sorted(steps)}", flush=True)
+                  f"within {cap:,}; all: {sorted(steps)}", flush=True)
     if not args.iterations:
         return
     config = Config.load("cartpole")
