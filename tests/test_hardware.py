@@ -30,6 +30,13 @@ def test_auto_threads_split_big_updates_only():
     assert resolve_threads(3, 1024, 64, cores=2) == (3, "asked for")
 
 
+def test_workers_sharing_the_cores_keep_the_size_rule_over_their_share():
+    # an ablation or sweep with 2 workers on 8 cores gives each torch_threads = -4
+    assert resolve_threads(-4, 1024, 64, cores=8)[0] == 1          # a small policy: still one thread
+    assert resolve_threads(-4, 8192, 128, cores=8)[0] == 4         # a big one: its share, not all 8
+    assert Config(torch_threads=-4).torch_threads == -4             # accepted by the config check
+
+
 def test_bf16_keeps_parameters_optimizer_state_and_losses_fp32_and_still_learns():
     config = Config.load("cartpole", {"runs_dir": "", "precision": "bf16", "total_steps": 30_000})
     trainer = Trainer(sailfish.make("cartpole", num_envs=config.num_envs, seed=0), config=config)

@@ -82,8 +82,9 @@ def run_ablation(env: str, variants: list[Variant], seeds: int, study: str, runs
 
     console = console or Console()
     common = dict(common or {})
-    # Workers share the cores: torch_threads' "auto" would give each of them all of them.
-    common.setdefault("torch_threads", max(1, (os.cpu_count() or 1) // max(1, workers)))
+    # Workers share the cores: torch_threads' "auto" would give each of them all of them; -n is
+    # auto's rule over n cores (a small policy keeps one thread).
+    common.setdefault("torch_threads", -max(1, (os.cpu_count() or 1) // max(1, workers)))
     study_dir = Path(runs_dir) / study
     specs = [RunSpec(env=env, variant=v.name, seed=s, overrides={**common, **v.overrides},
                      seed_dir=str(study_dir / v.name / f"seed{s}"), metric=metric, final_episodes=final_episodes)

@@ -371,8 +371,9 @@ def _say(settings: SweepSettings, text: str) -> None:
 
 def run_sweep(settings: SweepSettings, workers: int = 1) -> None:
     """Run ``workers`` worker processes on the study (this process is one of them)."""
-    # Workers share the cores: torch_threads' "auto" would give each of them all of them.
-    settings.fixed.setdefault("torch_threads", max(1, (os.cpu_count() or 1) // max(1, workers)))
+    # Workers share the cores: torch_threads' "auto" would give each of them all of them; -n is
+    # auto's rule over n cores (a small policy keeps one thread).
+    settings.fixed.setdefault("torch_threads", -max(1, (os.cpu_count() or 1) // max(1, workers)))
     import multiprocessing
 
     open_study(settings)  # fail early, in this process, on a bad URL or study

@@ -65,7 +65,8 @@ class Config:
     run stops with an error naming the env and the step; 0 = wait forever."""
     torch_threads: int = 0
     """Intra-op threads for torch on CPU; 0 = auto: every core when minibatch_size x hidden_size^2 is
-    large enough to split, else 1 (tiny policies run fastest on 1: per-op overhead dominates)."""
+    large enough to split, else 1 (tiny policies run fastest on 1: per-op overhead dominates);
+    -n = the same rule over n cores (ablation and sweep workers get -(cores / workers))."""
     rollout_steps: int = 64
     """Horizon per agent per collection, in steps: one update uses ``num_envs * rollout_steps`` samples."""
     bptt_horizon: int = 16
@@ -167,7 +168,7 @@ class Config:
             if not ok:
                 raise ValueError(f"{key}: must be {rule}, got {getattr(self, key)!r}")
 
-        check("torch_threads", self.torch_threads >= 0, ">= 0 (0 = auto)")
+        check("torch_threads", isinstance(self.torch_threads, int), "an integer (0 = auto, -n = auto over n cores)")
         check("precision", self.precision in ("auto", "bf16", "fp32"), '"auto", "bf16" or "fp32"')
         for key in ("total_steps", "num_envs", "num_threads", "rollout_steps",
                     "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "keep_checkpoints"):

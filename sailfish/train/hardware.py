@@ -7,6 +7,8 @@
 - ``torch_threads = 0`` ("auto"): every core for a policy whose update matmuls are big enough to
   split (``minibatch_size x hidden_size^2 >= THREADS_MIN_WORK``), one thread for the small ones,
   where per-op overhead, not arithmetic, is the cost and a second thread only adds hand-offs.
+  ``torch_threads = -n``: the same rule over n cores, for processes that share the machine
+  (ablation and sweep workers): a small policy still gets one thread, a big one n.
 """
 from __future__ import annotations
 
@@ -64,9 +66,11 @@ def resolve_threads(setting: int, minibatch_size: int, hidden_size: int, cores: 
     """``(torch threads, why)`` for ``Config.torch_threads`` (0 = auto, see the module docstring)."""
     if setting > 0:
         return setting, "asked for"
-    if cores is None:
+    if setting < 0:
+        cores = -setting
+    elif cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     work = minibatch_size * hidden_size ** 2
     if work >= THREADS_MIN_WORK:
-        return cores, f"minibatch x hidden^2 = {work / 2**20:.0f}M >= {THREADS_MIN_WORK / 2**20:.0f}M: every core"
+        return cores, f"minibatch x hidden^2 = {work / 2**20:.0f}M >= {THREADS_MIN_WORK / 2**20:.0f}M: {cores} cores"
     return 1, f"minibatch x hidden^2 = {work / 2**20:.1f}M < {THREADS_MIN_WORK / 2**20:.0f}M: one thread"
