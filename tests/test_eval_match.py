@@ -1,5 +1,6 @@
 """`sailfish eval connect4 RUN --vs bot:NAME`: a match against a scripted opponent, half the games
-moving first, reported as win/draw/loss rates with 95% Wilson intervals; bad --vs values are one line."""
+moving first, reported as win/draw/loss rates with 95% Wilson intervals; bad --vs values are one line.
+`--vs RUN2`: the run against another run's policy in the env's two-row mode (and its GIF)."""
 import re
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def test_eval_vs_random_plays_every_game_it_is_asked_for(connect4_run):
 
 
 @pytest.mark.parametrize("vs,needle", [
-    ("runs/other", "--vs runs/other: playing against another run is not supported yet"),
+    ("runs/other", "runs/other: no such run directory or checkpoint file"),
     ("bot:minimax", "unknown bot 'minimax'"),
     ("bot:minimax0", "the minimax depth must be 1 to 10"),
     ("bot:alphazero", "unknown bot 'alphazero'; use bot:onestep, bot:minimax<depth>"),
@@ -85,3 +86,75 @@ def test_bot_names_map_to_connect4_opponent_parameters():
     assert bot_config("bot:onestep") == {"opponent": 0}
     assert bot_config("bot:random") == {"opponent": 2}
     assert bot_config("bot:minimax6") == {"opponent": 1, "opponent_depth": 6}
+
+
+@pytest.fixture(scope="module")
+def second_connect4_run(tmp_path_factory):
+    """Another connect4 run, trained by self-play (players = 2) for a few seconds."""
+    root = tmp_path_factory.mktemp("rival")
+    out = sailfish("train", "connect4", "--total-steps", "2048", "--num-envs", "16", "--rollout-steps", "32",
+                   "--minibatch-size", "256", "--env-config", "players=2", "--runs-dir", str(root / "runs"),
+                   "--quiet", cwd=root)
+    assert out.returncode == 0, out.stderr
+    (run_dir,) = (root / "runs").iterdir()
+    return run_dir
+
+
+def test_eval_vs_another_run_plays_every_game_and_reports_wilson_rates(connect4_run, second_connect4_run):
+    out = sailfish("eval", "connect4", str(connect4_run), "--vs", str(second_connect4_run), "--episodes", "40",
+                   cwd=connect4_run)
+    assert out.returncode == 0, out.stderr
+    head, counts_line, checkpoint = out.stdout.strip().splitlines()
+    assert head.startswith(f"connect4 vs {second_connect4_run}") and "40 games" in head
+    won, drawn, lost = map(int, re.match(r"\s*(\d+) won, (\d+) drawn, (\d+) lost", counts_line).groups())
+    assert won + drawn + lost == 40
+    for (_, rate, lo, hi), k in zip(re.findall(RATE, head), (won, drawn, lost)):
+        assert float(rate) == pytest.approx(k / 40, abs=5e-4) and float(lo) <= float(rate) <= float(hi)
+    assert checkpoint.strip().startswith("checkpoint ")
+
+
+def test_a_run_against_itself_wins_as_often_as_it_loses(second_connect4_run):
+    # the same greedy policy on both sides, the env alternating who moves first: each game is decided
+    # by the seat alone, so wins and losses pair up (draws aside)
+    from sailfish.commands.eval import play_versus, versus_config
+    from sailfish.league.opponents import PolicyOpponent
+    from sailfish.league.wrapper import OpponentEnv
+    from sailfish.policies import make_policy
+    from sailfish.train import make_env
+    from sailfish.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from sailfish.train.config import Config
+
+    payload = load_checkpoint(resolve_checkpoint(second_connect4_run))
+    config = versus_config(Config.load(overrides=dict(payload["config"])))
+    env = make_env(config, num_envs=8, seed=3)
+    rival = PolicyOpponent.from_checkpoint(second_connect4_run, env.single_observation_space,
+                                           env.single_action_space, greedy=True)
+    env = OpponentEnv(env, 1, rival)
+    policy = make_policy(env, config)
+    policy.load_state_dict(payload["policy"])
+    try:
+        won, drawn, lost = play_versus(env, policy.eval(), 64, deterministic=True)
+    finally:
+        env.close()
+    assert won + drawn + lost == 64 and won == lost
+
+
+def test_eval_vs_another_run_records_the_first_game_as_a_gif(connect4_run, second_connect4_run, tmp_path):
+    gif = tmp_path / "match.gif"
+    out = sailfish("eval", "connect4", str(connect4_run), "--vs", str(second_connect4_run), "--episodes", "1",
+                   "--gif", str(gif), cwd=connect4_run)
+    assert out.returncode == 0, out.stderr
+    from PIL import Image
+
+    with Image.open(gif) as image:
+        assert image.n_frames >= 8  # at least 7 moves in a game of connect4, plus the final position
+
+
+def test_eval_vs_another_run_in_an_env_without_two_rows_is_one_line(tmp_path):
+    out = sailfish("train", "cartpole", "--total-steps", "1024", "--runs-dir", str(tmp_path / "runs"), "--quiet",
+                   cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    out = sailfish("eval", "cartpole", str(run_dir), "--vs", str(run_dir), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "a run can play another run in connect4, pong only" in out.stderr.strip().splitlines()[0]

@@ -1,10 +1,12 @@
-"""``sailfish eval <env> <run-or-checkpoint> [--episodes N] [--gif out.gif] [--vs bot:NAME]``: play a
-trained policy.
+"""``sailfish eval <env> <run-or-checkpoint> [--episodes N] [--gif out.gif] [--vs bot:NAME|RUN2]``: play
+a trained policy.
 
 Prints the mean episode return, length and score over ``--episodes`` episodes; ``--gif`` also records
 the first episode of env 0 with the native RGB renderer (Pillow: the ``[plot]`` extra). ``--vs
 bot:NAME`` (connect4) plays a match against a scripted opponent instead, half the games moving first,
-and prints win, draw and loss rates with 95% Wilson intervals (scipy: the ``[stats]`` extra).
+and prints win, draw and loss rates with 95% Wilson intervals (scipy: the ``[stats]`` extra). ``--vs
+RUN2`` (connect4, pong) plays the run against another run's policy, each on one side of the env's
+two-row mode (``players = 2``), and prints the same rates; with ``--gif`` it records the first game.
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ MATCH = "a match (--vs)"
 # adds opponent_depth). opponent_skill 1: every move uses the bot's lookahead or search.
 BOTS = {"onestep": {"opponent": 0}, "random": {"opponent": 2}, "minimax": {"opponent": 1}}
 BOT_ENVS = ("connect4",)
+# envs with a two-row mode (players = 2: both sides are agent rows), where a run can play another run
+TWO_ROW_ENVS = ("connect4", "pong")
+# env parameters of a scripted opponent or of the one-row mode, dropped for a run-against-run match
+ONE_ROW_PARAMS = ("opponent", "opponent_depth", "opponent_skill", "agent_first", "opponent_speed")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -35,10 +41,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_int, default=30, help="GIF frame rate (default 30)")
     p.add_argument("--seed", type=int, default=12345, help="env seed (default 12345)")
     p.add_argument("--deterministic", action="store_true", help="take the most likely action instead of sampling")
-    p.add_argument("--vs", metavar="bot:NAME",
+    p.add_argument("--vs", metavar="bot:NAME|RUN2",
                    help="play a match against a scripted opponent (connect4): bot:onestep (the one-ply "
-                        "opponent it trains against), bot:minimax<depth> (e.g. bot:minimax4) or bot:random; "
-                        "--episodes games, half moving first")
+                        "opponent it trains against), bot:minimax<depth> (e.g. bot:minimax4) or bot:random, "
+                        "--episodes games, half moving first; or against another run's policy (connect4, pong: "
+                        "a run directory or checkpoint), the env's two-row mode alternating the sides")
     p.add_argument("--env-config", metavar="KEY=VALUE[,KEY=VALUE]", default="",
                    help="override env parameters of the run, e.g. a render crop (mmo: render_cells=48,render_follow=0)")
     p.set_defaults(run=run)
@@ -106,8 +113,7 @@ def bot_config(vs: str) -> dict[str, int]:
     ``bot:random``). Raises ``ValueError`` with a one-line message for anything else."""
     names = "bot:onestep, bot:minimax<depth> (e.g. bot:minimax4) or bot:random"
     if not vs.startswith("bot:"):
-        raise ValueError(f"--vs {vs}: playing against another run is not supported yet (the league of "
-                         f"issue #17); use {names}")
+        raise ValueError(f"--vs {vs}: not a scripted opponent; use {names}, or a run directory or checkpoint")
     name = vs[4:]
     if name in ("onestep", "random"):
         return dict(BOTS[name])
@@ -222,16 +228,26 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{path}: trained on {config.env!r}, not {args.env!r}")
         if args.gif:
             require("PIL.Image", GIF)  # checked before the episodes run; sailfish.cli words the error
-        if args.vs is not None:
+        versus = args.vs is not None and not args.vs.startswith("bot:")
+        if versus:
+            if args.env not in TWO_ROW_ENVS:
+                raise ValueError(f"--vs {args.vs}: a run can play another run in {', '.join(TWO_ROW_ENVS)} only "
+                                 f"(their two-row mode), not {args.env!r}")
+            other = resolve_checkpoint(args.vs)
+            require("scipy.stats", MATCH)
+        elif args.vs is not None:
             opponent = bot_config(args.vs)
             if args.env not in BOT_ENVS:
                 raise ValueError(f"--vs: scripted opponents exist for {', '.join(BOT_ENVS)} only, not {args.env!r}")
             if args.gif:
-                raise ValueError("--vs and --gif cannot be combined; record a GIF without --vs")
+                raise ValueError("--vs bot:NAME and --gif cannot be combined; record a GIF without --vs, "
+                                 "or against another run")
             require("scipy.stats", MATCH)
     except ValueError as e:
         fail(COMMAND, str(e))
     torch.set_num_threads(1)
+    if versus:
+        return _run_versus(args, config, payload, path, other)
     if args.vs is not None:
         return _run_match(args, config, payload, opponent, path)
     num_envs = 1 if args.gif else min(args.episodes, 16)
@@ -279,4 +295,86 @@ def _run_match(args: argparse.Namespace, config, payload: dict, opponent: dict[s
     for line in match_report(args.env, args.vs, counts):
         print(line)
     print(f"  checkpoint {path}")
+    return 0
+
+
+def versus_config(config):
+    """A run's config for a match against another run: the env's two-row mode (``players = 2``), no
+    scripted-opponent or one-row parameters, raw rewards (their sign is the outcome)."""
+    env_config = {k: v for k, v in config.env_config.items() if k not in ONE_ROW_PARAMS}
+    return config.replace(reward_norm=False, env_config={**env_config, "players": 2})
+
+
+def play_versus(env, policy, games: int, deterministic: bool = False,
+                gif_frames: list | None = None) -> np.ndarray:
+    """Play ``games`` games of ``env`` (an ``OpponentEnv``: one learner row per instance, the other
+    side played by its opponent) with ``policy`` on the learner's rows; returns ``[wins, draws, losses]``
+    by the sign of each game's return for the learner. ``gif_frames``: instance 0's frames of its
+    first game are appended to it. Every instance plays a fixed quota of games."""
+    import torch
+
+    num_envs = env.num_rows
+    quota = np.full(num_envs, games // num_envs) + (np.arange(num_envs) < games % num_envs)
+    counts, played = np.zeros(3, dtype=np.int64), np.zeros(num_envs, dtype=np.int64)
+    returns = np.zeros(num_envs, dtype=np.float64)
+    obs_t = torch.from_numpy(env.observations)
+    env.reset()
+    state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
+    recording = gif_frames is not None
+    with torch.inference_mode():
+        while (played < quota).any():
+            if recording:
+                gif_frames.append(env.render(0))
+            params, _, state = policy(obs_t, state)
+            actions = policy.dist.mode(params) if deterministic else policy.dist.sample(params)[0]
+            np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
+            _, rewards, terminals, truncations, _ = env.step(env.actions)
+            returns += rewards
+            done = np.logical_or(terminals, truncations)
+            for i in np.flatnonzero(done & (played < quota)):
+                counts[1 - int(np.sign(returns[i]))] += 1  # > 0 -> wins, 0 -> draws, < 0 -> losses
+                played[i] += 1
+            if recording and done[0]:
+                gif_frames.append(env.render(0))
+                recording = False
+            returns[done] = 0.0
+            if state is not None:
+                keep = torch.from_numpy(~done).unsqueeze(1).float()
+                state = tuple(s * keep for s in state)
+    return counts
+
+
+def _run_versus(args: argparse.Namespace, config, payload: dict, path, other) -> int:
+    from sailfish.league.opponents import PolicyOpponent
+    from sailfish.league.wrapper import OpponentEnv
+    from sailfish.policies import make_policy
+    from sailfish.train import make_env
+
+    match = versus_config(config)
+    num_envs = 1 if args.gif else min(args.episodes, 64)
+    try:
+        env = make_env(match, num_envs=num_envs, seed=args.seed)
+        rival = PolicyOpponent.from_checkpoint(other, env.single_observation_space, env.single_action_space,
+                                               seed=args.seed, greedy=args.deterministic)
+        env = OpponentEnv(env, 1, rival, seed=args.seed)
+    except ValueError as e:
+        fail(COMMAND, str(e))
+    policy = make_policy(env, config)
+    policy.load_state_dict(payload["policy"])
+    policy.eval()
+    frames: list | None = [] if args.gif else None
+    try:
+        counts = play_versus(env, policy, args.episodes, args.deterministic, frames)
+    finally:
+        env.close()
+    n = int(counts.sum())
+    rates = " | ".join(f"{name} {k / n:.3f} [{lo:.3f}, {hi:.3f}]" for name, k in zip(("win", "draw", "loss"), counts)
+                       for lo, hi in [wilson_interval(int(k), n)])
+    print(f"{args.env} vs {other}: {n} games | {rates} (95% Wilson)")
+    print(f"  {counts[0]} won, {counts[1]} drawn, {counts[2]} lost; the env's two-row mode alternates the sides "
+          f"(connect4: who moves first; pong: who receives first)")
+    print(f"  checkpoint {path}")
+    if frames:
+        save_gif(frames, args.gif, args.fps)
+        print(f"wrote {args.gif} ({len(frames)} frames)")
     return 0
