@@ -231,3 +231,15 @@ def test_snake_without_a_horizon_the_arena_goes_on():
         _, _, terminals, truncations = step(env, RIGHT, UP)
         assert not any(truncations) and env.get_state(0)["arena_steps"] == 0  # not counted: nothing to end
     assert snake(env, 0)[:2] == (4, 4)
+
+
+def test_render_teams_draws_the_two_sides_of_an_arena_in_two_colours():
+    env = sailfish.make("snake", num_envs=1, snakes=4, render_teams=2, seed=0, log_interval=0)
+    env.reset()
+    colours = {tuple(c) for c in np.unique(env.render(0).reshape(-1, 3), axis=0)}
+    env.close()
+    assert {(70, 130, 255), (255, 160, 40)} <= colours  # blue snakes 0-1, orange snakes 2-3
+    plain = sailfish.make("snake", num_envs=1, snakes=4, seed=0, log_interval=0)
+    plain.reset()
+    assert (70, 130, 255) not in {tuple(c) for c in np.unique(plain.render(0).reshape(-1, 3), axis=0)}
+    plain.close()

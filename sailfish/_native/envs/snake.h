@@ -40,7 +40,7 @@
 #define SNAKE_MAX_SNAKES 512
 
 enum { SNAKE_WIDTH, SNAKE_HEIGHT, SNAKE_SNAKES, SNAKE_FOOD, SNAKE_VISION, SNAKE_MAX_STEPS, SNAKE_HORIZON,
-       SNAKE_NUM_PARAMS };
+       SNAKE_RENDER_TEAMS, SNAKE_NUM_PARAMS };
 static const ParamDesc snake_params[] = {
     {"width", 40, 8, SNAKE_MAX_SIDE, 1, "arena width in cells (the walls around it are extra)"},
     {"height", 40, 8, SNAKE_MAX_SIDE, 1, "arena height in cells"},
@@ -49,6 +49,8 @@ static const ParamDesc snake_params[] = {
     {"vision", 5, 1, SNAKE_MAX_VISION, 1, "view radius: the observation is (2 vision + 1)^2 cells"},
     {"max_steps", 1000, 0, 1e7, 1, "steps after which a life is truncated; 0 means never"},
     {"horizon", 0, 0, 1e7, 1, "steps after which the arena ends, every life truncated, and a new one starts; 0: never"},
+    {"render_teams", 0, 0, SNAKE_MAX_SNAKES, 1, "render only: snakes below this index drawn blue, the rest orange "
+     "(a self-play arena's two sides); 0: a green-blue shade per snake"},
 };
 
 enum { SN_EMPTY = 0, SN_FOOD = 1, SN_WALL = 2, SN_BODY = 3, SN_HEAD = 4, SN_OWN = 5 };
@@ -65,7 +67,7 @@ typedef struct {
 
 typedef struct {
     EnvCore core;
-    int width, height, num_snakes, food_target, vision, max_steps, horizon;
+    int width, height, num_snakes, food_target, vision, max_steps, horizon, render_teams;
     int arena_steps;  // steps of the current arena
     int stride;    // width + 2 vision: the padded row length
     int food;      // food cells on the map now
@@ -179,6 +181,7 @@ static void snake_init(Snake* env, const double* cfg) {
     env->vision = (int)cfg[SNAKE_VISION];
     env->max_steps = (int)cfg[SNAKE_MAX_STEPS];
     env->horizon = (int)cfg[SNAKE_HORIZON];
+    env->render_teams = (int)cfg[SNAKE_RENDER_TEAMS];
     env->stride = env->width + 2 * env->vision;
 }
 
@@ -301,6 +304,10 @@ static void snake_render(const Snake* env, int lane, uint8_t* rgb) {
         uint32_t hash = (uint32_t)s * 2654435761u;  // green-blue shades, never food's red
         Color body = {(uint8_t)(40 + (hash >> 8) % 100), (uint8_t)(120 + (hash >> 16) % 130),
                       (uint8_t)(120 + (hash >> 24) % 130)};
+        if (env->render_teams) {  // two sides: blue below the index, orange from it
+            const Color team = s < env->render_teams ? (Color){70, 130, 255} : (Color){255, 160, 40};
+            body = team;
+        }
         int r = a->tail_row, c = a->tail_col;
         for (int k = 0; k < a->length; k++) {
             int x = (c - R) * px, y = (r - R) * px;
