@@ -5,7 +5,9 @@ pong with two paddles, snake with several snakes). ``learner_rows_per_env`` of t
 and reach the trainer; the others are played inside ``step`` by opponents (``sailfish.league.opponents``),
 batched per opponent under ``torch.inference_mode()``. Every ``step`` is one step of the wrapped env:
 in a turn-based game the learner's row is padding (``masks`` False) while an opponent moves, so the
-trainer leaves those samples out of its losses, as it does for any padded row.
+trainer leaves those samples out of its losses, as it does for any padded row, and its GAE hands
+their rewards and game ends (an opponent's winning move) to the learner's previous move
+(``sailfish.train.advantage``).
 
 Which opponent plays an env is chosen by a matchmaker (a ``League``, or one fixed opponent) when the
 env's game ends, never during a game. ``alternate_seats`` moves the learner to the next seat after

@@ -209,9 +209,10 @@ class Trainer:
         t_start = time.perf_counter()
         exp.to_device()
         lr = self._anneal_lr()
-        # Padding rows (absent or dead agents) carry no decision: they are left out of every loss
-        # term, advantage normalisation, prioritized sampling, observation statistics and metric.
-        padded = self.collector.env_masks is not None and exp.any_padding()
+        # Padding rows (absent or dead agents, an opponent's turn) carry no decision: they are left out
+        # of every loss term, advantage normalisation, prioritized sampling, observation statistics and
+        # metric, and GAE passes their rewards and episode ends to the row's previous live step.
+        padded = self._padded()
         live = exp.masks.float() if padded else None
         norm = self.policy.observation_norm() if hasattr(self.policy, "observation_norm") else None
         if norm is not None:  # this batch's statistics take effect after the update on it
@@ -221,7 +222,7 @@ class Trainer:
         beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
         for epoch in range(cfg.update_epochs):
             if epoch == 0 or cfg.vtrace:
-                self.compute_advantages()
+                self.compute_advantages(padded)
             if epoch == 0:
                 stats.explained_variance = stats.per_member_explained_variance(exp, padded)
             for mb in exp.minibatches(cfg.minibatch_size, self.shuffle_rngs, live, cfg.prio_alpha, beta):
@@ -239,9 +240,18 @@ class Trainer:
         self.optimizer.param_groups[0]["lr"] = lrs[0] if self.num_members == 1 else lrs
         return lrs
 
-    def compute_advantages(self) -> None:
-        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``."""
-        member_advantages(self.experience, self.hp, compute_advantages)
+    def _padded(self) -> bool:
+        """Whether this batch has padding steps, or a row ends on one (syncs with the device)."""
+        exp = self.experience
+        return self.collector.env_masks is not None and (exp.any_padding() or not bool(exp.next_masks.all()))
+
+    def compute_advantages(self, padded: bool | None = None) -> None:
+        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``.
+
+        ``padded``: the batch has padding steps (None: look), which GAE makes transparent
+        (``sailfish.train.advantage``)."""
+        padded = self._padded() if padded is None else padded
+        member_advantages(self.experience, self.hp, compute_advantages, padded)
 
     def loss(self, mb: Minibatch, stats: UpdateStats) -> torch.Tensor:
         """PPO's clipped policy loss + vf_coef x value loss - ent_coef x entropy (each member's own mean)."""
