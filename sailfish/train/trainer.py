@@ -33,6 +33,7 @@ from sailfish.train.members import (MemberValues, check_members, clip_member_gra
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
 from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
+from sailfish.vector.normalize import reward_normalizers
 
 
 def resolve_device(name: str) -> torch.device:
@@ -109,6 +110,8 @@ class Trainer:
             torch.float32 if env.actions.dtype.kind == "f" else torch.int64, self.device,
             state_shapes=None if state is None else [s.shape[1:] for s in state], members=K,
             action_mask_width=0 if getattr(env, "action_masks", None) is None else env.action_masks.shape[1])
+        # reward_norm's running statistics: part of each member's checkpoint, like the observation norm
+        self.reward_norms = reward_normalizers(env, K)
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
                                    reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp)
@@ -334,7 +337,8 @@ class Trainer:
                 "global_step": self.global_step, "update": self.update_count,
                 "config": self.members[member].to_dict(), "generator": self.generator.get_state(),
                 "shuffle_rng": self.shuffle_rngs[member].get_state(), "elapsed_s": self.elapsed(),
-                "solved_s": self.solved_at[member], "world_size": self.world_size}
+                "solved_s": self.solved_at[member], "world_size": self.world_size,
+                "reward_norm": None if self.reward_norms[member] is None else self.reward_norms[member].state_dict()}
 
     def restore(self, run_dir: str | os.PathLike) -> int:
         """Load the newest intact checkpoint(s) of ``run_dir`` and continue that run; returns the number
@@ -348,6 +352,7 @@ class Trainer:
                 self.optimizer.load_member_state_dict(k, payload["optimizer"])
             self.shuffle_rngs[k].set_state(payload["shuffle_rng"])
             self.solved_at[k] = payload.get("solved_s")
+            self._restore_reward_norm(k, path, payload.get("reward_norm"))
             if k == 0:
                 self.global_step = self.resumed_step = int(payload["global_step"])
                 self.update_count = int(payload["update"])
@@ -358,6 +363,16 @@ class Trainer:
         if self.world_size == 1 and saved_world != 1:
             raise ValueError(distributed.world_mismatch(saved_world, 1))
         return saved_world
+
+    def _restore_reward_norm(self, member: int, path: Path, saved: dict[str, float] | None) -> None:
+        norm = self.reward_norms[member]
+        if norm is None:
+            return
+        if saved is None:  # a checkpoint written before the statistics were saved
+            warnings.warn(f"{path}: holds no reward_norm statistics; they start afresh (rewards are scaled "
+                          "differently until they settle)", stacklevel=3)
+        else:
+            norm.load_state_dict(saved)
 
     def save(self) -> list[Path]:
         """Write a checkpoint of the current update to each member's run directory (none without one)."""
