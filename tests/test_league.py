@@ -41,6 +41,64 @@ def test_trainer_buffers_hold_only_learner_rows_and_their_masks():
     env.close()
 
 
+def _learner_rollout(num_envs=16, steps=64):
+    """One real update of a connect4 learner against the random bot; returns the experience as NumPy."""
+    env = OpponentEnv(_c4(num_envs=num_envs), 1, RandomLegalOpponent(slice(42, 49), seed=1))
+    # one epoch: the advantages are those the update computed before its step (V-trace recomputes
+    # them every epoch under the latest ratios)
+    config = _config(num_envs=num_envs, rollout_steps=steps, minibatch_size=num_envs * steps // 4, update_epochs=1,
+                     torch_threads=1)
+    trainer = Trainer(env, config=config)
+    trainer.collect()
+    trainer.update()
+    env.close()
+    exp = {k: v.numpy() for k, v in trainer.experience.tensors().items()}
+    return exp, config
+
+
+def test_a_game_the_opponent_wins_is_the_loss_of_the_learners_last_move():
+    exp, _ = _learner_rollout()
+    live, rewards, ends, values = exp["masks"], exp["rewards"], exp["terminals"], exp["values"]
+    # the learner moves at t, the opponent wins at t + 1: the learner's row is padding then, and
+    # holds the -1 and the game's end, which are the learner's move's outcome
+    lost = live[:, :-1] & ~live[:, 1:] & ends[:, 1:] & (rewards[:, 1:] == -1)
+    assert lost.sum() >= 10
+    np.testing.assert_allclose(exp["returns"][:, :-1][lost], -1.0, atol=1e-6)
+    np.testing.assert_allclose(exp["advantages"][:, :-1][lost], -1.0 - values[:, :-1][lost], atol=1e-6)
+    # and a game the learner wins by its own move is +1 to that move
+    won = live & ends & (rewards == 1)
+    assert won.sum() >= 10
+    np.testing.assert_allclose(exp["returns"][won], 1.0, atol=1e-6)
+
+
+def test_the_learners_moves_bootstrap_from_its_next_move_not_the_opponents_turn():
+    exp, config = _learner_rollout()
+    live, values, adv = exp["masks"], exp["values"], exp["advantages"]
+    ends = exp["terminals"] | exp["truncations"]
+    gamma, lam = config.gamma, config.gae_lambda
+    checked = 0
+    for row in range(live.shape[0]):
+        moves = np.flatnonzero(live[row])
+        for t, t2 in zip(moves[:-1], moves[1:]):
+            if ends[row, t:t2].any():
+                continue
+            # one step of GAE over the learner's own moves: the opponent's turn in between is not a step
+            delta = exp["rewards"][row, t:t2].sum() + gamma * values[row, t2] - values[row, t]
+            np.testing.assert_allclose(adv[row, t], delta + gamma * lam * adv[row, t2], atol=1e-5)
+            checked += 1
+    assert checked > 100
+    assert not adv[~live].any() and np.array_equal(exp["returns"][~live], values[~live])
+    # a row that ends on the opponent's turn: the move before it has no next move in this batch and
+    # bootstraps from its own value (as a time limit does), not from the opponent's-turn observation's
+    ends_waiting = np.flatnonzero(~exp["next_masks"])
+    assert 0 < len(ends_waiting) < live.shape[0]
+    for row in ends_waiting:
+        t = np.flatnonzero(live[row])[-1]
+        if not ends[row, t:].any():
+            np.testing.assert_allclose(adv[row, t], (gamma - 1) * values[row, t] + exp["rewards"][row, t:].sum(),
+                                       atol=1e-6)
+
+
 def test_learner_rows_do_not_depend_on_which_opponent_plays_until_it_moves():
     # the first step of every game the learner opens is the same whoever the opponent is
     a = OpponentEnv(_c4(), 1, RandomLegalOpponent(slice(42, 49), seed=1))

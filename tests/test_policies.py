@@ -213,6 +213,20 @@ def test_the_fast_tanh_matches_torch_tanh_and_its_gradient():
     assert torch.equal(tanh(small), torch.tanh(small))  # small tensors take torch's own kernel
 
 
+def test_the_fast_tanh_differentiates_under_vmap():
+    # a population's policies other than the plain MLP run through torch.func.vmap, where the batched
+    # input does not show requires_grad while autograd records (the in-place passes broke backward)
+    from torch.func import vmap
+
+    from sailfish.policies.activations import FAST_MIN_ELEMENTS, tanh
+
+    w = torch.randn(2, 64, 64, requires_grad=True)
+    x = torch.randn(2, FAST_MIN_ELEMENTS // 64, 64)
+    (ours,) = torch.autograd.grad(vmap(lambda w, x: tanh(x @ w))(w, x).sum(), w)
+    (reference,) = torch.autograd.grad(torch.tanh(x @ w).sum(), w)
+    torch.testing.assert_close(ours, reference)
+
+
 class Shaped(gym.Env):
     """An env with the given observation space (for the encoder choice; it is never stepped)."""
 

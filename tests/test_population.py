@@ -55,6 +55,22 @@ def test_a_population_of_one_is_the_ordinary_trainer():
         assert torch.equal(a, b)
 
 
+def test_each_member_of_a_native_population_normalises_its_rewards_by_its_own_returns():
+    configs = members(dict(seed=0), dict(seed=1, gamma=0.9), reward_norm=True)
+    pop = population(configs)
+    norms = pop.reward_norms
+    assert [norm.gamma for norm in norms] == [configs[0].gamma, 0.9]
+    pop.collect()
+    rows = pop.rows // 2
+    raw = torch.ones(rows)  # cartpole pays 1 a step
+    for k, norm in enumerate(norms):
+        # the last step's rewards were scaled by member k's statistics as they stood then
+        scale = min(10.0, 1.0 / (norm.var + norm.eps) ** 0.5)
+        torch.testing.assert_close(pop.experience.rewards[k * rows:(k + 1) * rows, -1], raw * scale)
+    assert norms[0].var != norms[1].var
+    pop.env.close()
+
+
 @pytest.mark.parametrize("k", [0, 2])
 def test_a_member_follows_the_solo_run_of_its_own_config(k):
     # every scalar that may differ per member differs here

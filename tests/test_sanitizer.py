@@ -32,3 +32,18 @@ def test_every_env_survives_a_million_sanitized_steps(tmp_path):
     assert {"connect4[players=2]", "connect4[opponent=1,opponent_depth=2]", "connect4[opponent=2]", "pong[players=2]",
             "snake[horizon=64]"} <= set(steps)
     assert all(n >= 1_000_000 for n in steps.values()), steps
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_advantage_kernel_is_sanitizer_clean(tmp_path):
+    # every small shape, with and without padding masks (tests/native/advantage_check.c)
+    exe = tmp_path / "advantage_check"
+    flags = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    sources = [ROOT / "tests" / "native" / "advantage_check.c", NATIVE / "advantage.c"]
+    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-lm"], check=True,
+                   capture_output=True, text=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
+    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr

@@ -159,3 +159,66 @@ def test_run_killed_with_sigkill_resumes_from_its_last_intact_checkpoint(tmp_pat
     resumed.run()
     assert resumed.update_count == 7
     assert load_checkpoint(checkpoint_paths(run_dir)[-1])["update"] == 7
+
+
+def _pendulum(tmp_path, **overrides):
+    # Box actions and no TOML of its own: reward_norm comes from defaults_for_spaces
+    return Config.load("gym:Pendulum-v1", {"runs_dir": str(tmp_path), "num_envs": 4, "rollout_steps": 64,
+                                           "minibatch_size": 128, "update_epochs": 2, "total_steps": 10**6,
+                                           "checkpoint_interval": 0, "torch_threads": 1, **overrides})
+
+
+def test_resume_continues_the_reward_normalisation_of_the_run(tmp_path):
+    from sailfish.train import make_env as make_run_env
+
+    config = _pendulum(tmp_path)
+    assert config.reward_norm
+    uninterrupted = Trainer(make_run_env(config), config=config)
+    for _ in range(3):
+        uninterrupted.iteration()
+    uninterrupted.save()
+    saved = uninterrupted.env.state_dict()
+    assert saved["count"] == 3 * 64 * 4 + 1e-4 and saved["var"] > 10  # Pendulum's returns are far from unit scale
+    assert load_checkpoint(checkpoint_paths(uninterrupted.run_dir)[-1])["reward_norm"] == saved
+
+    resumed = Trainer(make_run_env(config), config=config, resume=uninterrupted.run_dir)
+    resumed.start()  # restores the checkpoint, resets the env into fresh episodes
+    assert resumed.env.state_dict() == saved
+    # the uninterrupted run on the same fresh episodes (the resumed run's seed): the same batch, the
+    # rewards scaled by the same statistics, which then move on identically
+    uninterrupted.collector.begin(config.seed + 1_000_003 * uninterrupted.update_count)
+    uninterrupted.collect()
+    resumed.collect()
+    a, b = uninterrupted.experience, resumed.experience
+    assert torch.equal(a.obs, b.obs) and torch.equal(a.actions, b.actions)
+    assert torch.equal(a.rewards, b.rewards)
+    assert resumed.env.state_dict() == uninterrupted.env.state_dict()
+
+    # and the check can fail: statistics started afresh scale the same rewards differently
+    fresh = Trainer(make_run_env(config), config=config, resume=uninterrupted.run_dir)
+    fresh.start()
+    fresh.env.load_state_dict({"mean": 0.0, "var": 1.0, "count": 1e-4})
+    fresh.collect()
+    assert torch.equal(fresh.experience.obs[:, 0], b.obs[:, 0]) and not torch.allclose(fresh.experience.rewards,
+                                                                                          b.rewards)
+    for trainer in (uninterrupted, resumed, fresh):
+        trainer.close()
+        trainer.env.close()
+
+
+def test_each_population_member_resumes_its_own_reward_normalisation(tmp_path):
+    from sailfish.train.env import make_member_env
+
+    configs = [_pendulum(tmp_path, seed=s, obs_norm=False) for s in (0, 1)]  # obs_norm: not in populations yet
+    first = Trainer(make_member_env(configs), config=configs)
+    for _ in range(2):
+        first.iteration()
+    first.save()
+    saved = [norm.state_dict() for norm in first.reward_norms]
+    assert saved[0] != saved[1]  # each member's own env stream, its own statistics
+    resumed = Trainer(make_member_env(configs), config=configs, resume=first.run_dir)
+    resumed.start()
+    assert [norm.state_dict() for norm in resumed.reward_norms] == saved
+    for trainer in (first, resumed):
+        trainer.close()
+        trainer.env.close()

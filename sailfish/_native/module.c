@@ -344,13 +344,16 @@ static PyTypeObject PyVecEnvType = {
 static PyObject* py_compute_advantages(PyObject* self, PyObject* args, PyObject* kwargs) {
     (void)self;
     static char* kwlist[] = {"values", "rewards", "terminals", "truncations", "ratios", "next_values",
-                             "advantages", "gamma", "gae_lambda", "rho_clip", "c_clip", NULL};
-    PyObject* objs[7];
+                             "advantages", "gamma", "gae_lambda", "rho_clip", "c_clip", "masks", "next_masks",
+                             NULL};
+    // 0-6 as in kwlist, then the optional masks (7) and next_masks (8): None means every step is live.
+    PyObject* objs[9] = {NULL};
     float gamma, lam, rho_clip = 1.0f, c_clip = 1.0f;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOff|ff", kwlist, &objs[0], &objs[1], &objs[2], &objs[3],
-                                     &objs[4], &objs[5], &objs[6], &gamma, &lam, &rho_clip, &c_clip))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOff|ffOO", kwlist, &objs[0], &objs[1], &objs[2], &objs[3],
+                                     &objs[4], &objs[5], &objs[6], &gamma, &lam, &rho_clip, &c_clip, &objs[7],
+                                     &objs[8]))
         return NULL;
-    Py_buffer v[7];
+    Py_buffer v[9];
     int got = 0;
     Py_ssize_t agents = -1, horizon = -1;
     // values fixes the shape; the others must match it.
@@ -364,24 +367,33 @@ static PyObject* py_compute_advantages(PyObject* self, PyObject* args, PyObject*
         PyErr_SetString(PyExc_ValueError, "values: must be a float32 array of shape [agents, horizon]");
         return NULL;
     }
-    static const char* names[7] = {"values", "rewards", "terminals", "truncations", "ratios", "next_values", "advantages"};
-    for (int i = 0; i < 7; i++) {
-        int flags = i == 2 || i == 3;
-        Py_ssize_t items = i == 5 ? 1 : horizon;
+    static const char* names[9] = {"values", "rewards", "terminals", "truncations", "ratios", "next_values",
+                                   "advantages", "masks", "next_masks"};
+    const int has_masks = objs[7] && objs[7] != Py_None, has_next = objs[8] && objs[8] != Py_None;
+    if (has_next && !has_masks) {
+        PyErr_SetString(PyExc_ValueError, "next_masks: give masks as well (or neither)");
+        return NULL;
+    }
+    const int wanted = 7 + has_masks + has_next;
+    for (int i = 0; i < wanted; i++) {
+        int flags = i == 2 || i == 3 || i >= 7;
+        Py_ssize_t items = i == 5 || i == 8 ? 1 : horizon;
         if (get_buffer(objs[i], &v[i], names[i], flags ? "?B" : "f", flags ? 1 : 4, flags ? "bool" : "float32", agents,
                        items) < 0) {
             break;
         }
         got++;
     }
-    if (got == 7) {
+    if (got == wanted) {
+        const uint8_t* masks = has_masks ? v[7].buf : NULL;
+        const uint8_t* next_masks = has_next ? v[8].buf : NULL;
         Py_BEGIN_ALLOW_THREADS
-        sf_compute_advantages(v[0].buf, v[1].buf, v[2].buf, v[3].buf, v[4].buf, v[5].buf, v[6].buf, agents, horizon,
-                              gamma, lam, rho_clip, c_clip);
+        sf_compute_advantages(v[0].buf, v[1].buf, v[2].buf, v[3].buf, masks, next_masks, v[4].buf, v[5].buf,
+                              v[6].buf, agents, horizon, gamma, lam, rho_clip, c_clip);
         Py_END_ALLOW_THREADS
     }
     for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
-    if (got != 7) return NULL;
+    if (got != wanted) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -391,8 +403,9 @@ static PyMethodDef module_methods[] = {
      "spec(name, config=None) -> dict: spaces, parameters and layout of an env under a config"},
     {"compute_advantages", (PyCFunction)(void (*)(void))py_compute_advantages, METH_VARARGS | METH_KEYWORDS,
      "compute_advantages(values, rewards, terminals, truncations, ratios, next_values, advantages, gamma, "
-     "gae_lambda, rho_clip=1, c_clip=1): GAE with V-trace clipped importance weights, in place; arrays are "
-     "[agents, horizon] (next_values [agents]), see advantage.h"},
+     "gae_lambda, rho_clip=1, c_clip=1, masks=None, next_masks=None): GAE with V-trace clipped importance "
+     "weights, in place, padding steps (masks False) transparent; arrays are [agents, horizon] (next_values, "
+     "next_masks [agents]), see advantage.h"},
     {NULL, NULL, 0, NULL},
 };
 

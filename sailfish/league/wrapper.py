@@ -6,7 +6,8 @@ instance are the learner's and reach the trainer; the others are played inside `
 (``sailfish.league.opponents``), batched per opponent under ``torch.inference_mode()``. Every ``step``
 is one step of the wrapped env: in a turn-based game the learner's row is padding (``masks`` False)
 while an opponent moves, so the trainer leaves those samples out of its losses, as it does for any
-padded row (a dead mmo agent's, say).
+padded row (a dead mmo agent's, say), and its GAE hands their rewards and game ends (an opponent's
+winning move) to the learner's previous move (``sailfish.train.advantage``).
 
 Episodes and games are told apart. An episode is one learner row's, ended by its own terminal or
 truncation (a game of connect4 or pong, a life of a snake or an mmo agent). A game is one env

@@ -38,6 +38,8 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     """``torch.tanh`` (to within 2e-7), the fast way for large CPU tensors."""
     if x.device.type != "cpu" or x.numel() < FAST_MIN_ELEMENTS or x.dtype != torch.float32:
         return torch.tanh(x)
-    if x.requires_grad and torch.is_grad_enabled():
-        return _Tanh.apply(x)
+    if torch.is_grad_enabled():
+        # Under torch.func.vmap (a population's policies other than the plain MLP) requires_grad is
+        # False on the batched input while autograd still records, and would see the in-place passes.
+        return _Tanh.apply(x) if x.requires_grad else torch.tanh(x)
     return _tanh_by_sigmoid(x)

@@ -141,6 +141,8 @@ class Collector:
             with self.amp():
                 _, next_value, _ = policy(self._observations(), state)
             exp.next_values.copy_(next_value)
+            if masks_np is not None:  # whether next_value is a padding observation's (see advantage.py)
+                host["next_masks"][:] = masks_np
             self.state = None if state is None else tuple(s.clone() for s in state)
             t_fwd += clock() - t0
         self._drain_stats(episodes, reduce_stats)

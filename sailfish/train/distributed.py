@@ -67,11 +67,12 @@ def _call(what: str, fn, *args, **kwargs):
                            f"(within {TIMEOUT_S} s): {first}") from None
 
 
-def broadcast_tensors(tensors: list[torch.Tensor], src: int = 0) -> None:
-    """Overwrite ``tensors`` on every rank with rank ``src``'s, in one flattened broadcast."""
+def broadcast_tensors(tensors: list[torch.Tensor], src: int = 0, dtype: torch.dtype = torch.float32) -> None:
+    """Overwrite ``tensors`` on every rank with rank ``src``'s, in one flattened broadcast sent as
+    ``dtype`` (float64 for counters and statistics that float32 would round)."""
     if not active() or not tensors:
         return
-    flat = torch.cat([t.detach().reshape(-1).float() for t in tensors])
+    flat = torch.cat([t.detach().reshape(-1).to(dtype) for t in tensors])
     _call("broadcast of the weights", dist.broadcast, flat, src)
     offset = 0
     with torch.no_grad():
@@ -150,11 +151,12 @@ def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
 
 
 def sync_from_rank0(trainer, saved_world: int) -> None:
-    """Every rank takes rank 0's weights, optimizer state and counters (a resumed run's included);
-    every rank raises the same one-line error when rank 0's checkpoint had another world size."""
+    """Every rank takes rank 0's weights, optimizer state, counters and reward_norm statistics (a
+    resumed run's included); every rank raises the same one-line error when rank 0's checkpoint had
+    another world size."""
     counters = torch.tensor([trainer.global_step, trainer.update_count, trainer.optimizer.steps,
                              trainer.elapsed_before, saved_world], dtype=torch.float64)
-    broadcast_tensors([counters])
+    broadcast_tensors([counters], dtype=torch.float64)
     if int(counters[4]) != trainer.world_size:
         raise ValueError(world_mismatch(int(counters[4]), trainer.world_size))
     trainer.global_step = trainer.resumed_step = int(counters[0])
@@ -162,6 +164,12 @@ def sync_from_rank0(trainer, saved_world: int) -> None:
     trainer.elapsed_before = float(counters[3])
     policy, optimizer = trainer.policy, trainer.optimizer
     broadcast_tensors(list(policy.parameters()) + list(policy.buffers()) + optimizer.exp_avg + optimizer.exp_avg_sq)
+    norms = [n for n in trainer.reward_norms if n is not None]
+    if norms:  # every rank's reward_norm continues from rank 0's statistics (the ones checkpointed)
+        stats = torch.tensor([[n.mean, n.var, n.count] for n in norms], dtype=torch.float64)
+        broadcast_tensors([stats], dtype=torch.float64)
+        for norm, (mean, var, count) in zip(norms, stats.tolist()):
+            norm.load_state_dict({"mean": mean, "var": var, "count": count})
     if trainer.rank != 0 and trainer.update_count:  # generators of a resumed rank: reseeded apart
         trainer.generator.manual_seed(trainer.config.seed + trainer.rank_seed + trainer.update_count)
         for rng, c in zip(trainer.shuffle_rngs, trainer.members):

@@ -175,6 +175,7 @@ def make_member_env(configs: list[Config]):
     from ``configs[k].seed`` (so its streams are a solo run's with that seed), on its own block of rows.
 
     Native envs step in place over their block; Python envs through their backend, copied per step.
+    With ``reward_norm`` each member's env is wrapped in its own ``NormalizeReward``.
     """
     from sailfish.vector.members import MemberEnvs
 
@@ -189,8 +190,13 @@ def make_member_env(configs: list[Config]):
     box = isinstance(spec.action_space, gymnasium.spaces.Box)
 
     def member(k: int, buffers):
-        return sailfish.make(config.env, num_envs=config.num_envs, seed=configs[k].seed,
-                             num_threads=config.num_threads, log_interval=0, buffers=buffers, **config.env_config)
+        env = sailfish.make(config.env, num_envs=config.num_envs, seed=configs[k].seed,
+                            num_threads=config.num_threads, log_interval=0, buffers=buffers, **config.env_config)
+        if config.reward_norm:  # each member's own statistics, of its own gamma (as make_env's)
+            from sailfish.vector.normalize import NormalizeReward
+
+            env = NormalizeReward(env, gamma=configs[k].gamma)
+        return env
 
     return MemberEnvs(member, len(configs), config.num_envs * spec.agents_per_env, spec.observation_space,
                       spec.action_space, np.float32 if box else np.int32)

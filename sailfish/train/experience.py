@@ -10,7 +10,8 @@ Two kinds of field:
   ``action_masks`` for an env with legal-action masks: ``[rows, steps, width]``) are
   written by the collection loop on the host, one column per step, through NumPy views (the
   cheapest per-step write). On a GPU they have pinned host buffers and device mirrors filled by
-  ``to_device()`` once per update; on CPU the mirror *is* the host tensor.
+  ``to_device()`` once per update; on CPU the mirror *is* the host tensor. ``next_masks [rows]``
+  is the mask of the observation after the last step (written with the bootstrap values).
 - **learner fields** (``actions``, ``logprobs``, ``values``, ``advantages``, ``returns``,
   ``ratios``, ``next_values``) live on the learner's device.
 
@@ -25,7 +26,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-ENV_FIELDS = ("obs", "rewards", "terminals", "truncations", "starts", "masks")
+ENV_FIELDS = ("obs", "rewards", "terminals", "truncations", "starts", "masks", "next_masks")
 LEARNER_FIELDS = ("actions", "logprobs", "values", "advantages", "returns", "ratios")
 
 
@@ -92,12 +93,14 @@ class Experience:
         torch_obs_dtype = torch.from_numpy(np.zeros(1, dtype=obs_dtype)).dtype
         shapes = {"obs": ((rows, steps, *obs_shape), torch_obs_dtype), "rewards": ((rows, steps), torch.float32),
                   "terminals": ((rows, steps), torch.bool), "truncations": ((rows, steps), torch.bool),
-                  "starts": ((rows, steps), torch.bool), "masks": ((rows, steps), torch.bool)}
+                  "starts": ((rows, steps), torch.bool), "masks": ((rows, steps), torch.bool),
+                  "next_masks": ((rows,), torch.bool)}
         if action_mask_width:
             shapes["action_masks"] = ((rows, steps, int(action_mask_width)), torch.bool)
         self.env_fields = tuple(shapes)
         self.host = {name: torch.zeros(shape, dtype=dtype, **host) for name, (shape, dtype) in shapes.items()}
         self.host["masks"].fill_(True)  # envs without a masks buffer are all live
+        self.host["next_masks"].fill_(True)
         # NumPy views of the host tensors: what the collection loop writes, a column per step.
         self.host_np = {name: t.numpy() for name, t in self.host.items()}
         mirror_of = (lambda t: torch.zeros_like(t, device=device)) if self.mirrored else (lambda t: t)
@@ -105,6 +108,7 @@ class Experience:
         self.terminals, self.truncations = mirror_of(self.host["terminals"]), mirror_of(self.host["truncations"])
         self.starts, self.masks = mirror_of(self.host["starts"]), mirror_of(self.host["masks"])
         self.masks.fill_(True)
+        self.next_masks = mirror_of(self.host["next_masks"]).fill_(True)
         self.action_masks = mirror_of(self.host["action_masks"]) if action_mask_width else None
 
         dev = dict(device=device)

@@ -90,15 +90,17 @@ def clip_member_grad_norms_(params: list[torch.Tensor], max_norm: float | torch.
     return norms
 
 
-def member_advantages(exp, hp: MemberValues, kernel) -> None:
+def member_advantages(exp, hp: MemberValues, kernel, padded: bool = False) -> None:
     """Advantages and returns of experience ``exp`` by ``kernel`` (``sailfish.train.advantage.compute_advantages``):
     one call over every row when the members share gamma, lambda and the clips, else one per member
-    on its block of rows (contiguous: rows are member-major)."""
+    on its block of rows (contiguous: rows are member-major). ``padded``: some steps are padding
+    (``exp.masks`` False), which the kernel then treats as transparent."""
     keys = ("gamma", "gae_lambda", "rho_clip", "c_clip")
     K = 1 if all(not isinstance(hp[key], torch.Tensor) for key in keys) else hp.num_members
     per = exp.rows // K
     for k in range(K):
         rows = slice(k * per, (k + 1) * per)
+        masks = dict(masks=exp.masks[rows], next_masks=exp.next_masks[rows]) if padded else {}
         kernel(exp.values[rows], exp.rewards[rows], exp.terminals[rows], exp.truncations[rows], exp.ratios[rows],
-               exp.next_values[rows], exp.advantages[rows], *(hp.per_member(key)[k] for key in keys))
+               exp.next_values[rows], exp.advantages[rows], *(hp.per_member(key)[k] for key in keys), **masks)
     torch.add(exp.advantages, exp.values, out=exp.returns)

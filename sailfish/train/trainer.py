@@ -33,6 +33,7 @@ from sailfish.train.members import (MemberValues, check_members, clip_member_gra
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
 from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
+from sailfish.vector.normalize import reward_normalizers
 
 
 def resolve_device(name: str) -> torch.device:
@@ -109,6 +110,8 @@ class Trainer:
             torch.float32 if env.actions.dtype.kind == "f" else torch.int64, self.device,
             state_shapes=None if state is None else [s.shape[1:] for s in state], members=K,
             action_mask_width=0 if getattr(env, "action_masks", None) is None else env.action_masks.shape[1])
+        # reward_norm's running statistics: part of each member's checkpoint, like the observation norm
+        self.reward_norms = reward_normalizers(env, K)
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
                                    reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp)
@@ -209,9 +212,10 @@ class Trainer:
         t_start = time.perf_counter()
         exp.to_device()
         lr = self._anneal_lr()
-        # Padding rows (absent or dead agents) carry no decision: they are left out of every loss
-        # term, advantage normalisation, prioritized sampling, observation statistics and metric.
-        padded = self.collector.env_masks is not None and exp.any_padding()
+        # Padding rows (absent or dead agents, an opponent's turn) carry no decision: they are left out
+        # of every loss term, advantage normalisation, prioritized sampling, observation statistics and
+        # metric, and GAE passes their rewards and episode ends to the row's previous live step.
+        padded = self._padded()
         live = exp.masks.float() if padded else None
         norm = self.policy.observation_norm() if hasattr(self.policy, "observation_norm") else None
         if norm is not None:  # this batch's statistics take effect after the update on it
@@ -221,7 +225,7 @@ class Trainer:
         beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
         for epoch in range(cfg.update_epochs):
             if epoch == 0 or cfg.vtrace:
-                self.compute_advantages()
+                self.compute_advantages(padded)
             if epoch == 0:
                 stats.explained_variance = stats.per_member_explained_variance(exp, padded)
             for mb in exp.minibatches(cfg.minibatch_size, self.shuffle_rngs, live, cfg.prio_alpha, beta):
@@ -239,9 +243,18 @@ class Trainer:
         self.optimizer.param_groups[0]["lr"] = lrs[0] if self.num_members == 1 else lrs
         return lrs
 
-    def compute_advantages(self) -> None:
-        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``."""
-        member_advantages(self.experience, self.hp, compute_advantages)
+    def _padded(self) -> bool:
+        """Whether this batch has padding steps, or a row ends on one (syncs with the device)."""
+        exp = self.experience
+        return self.collector.env_masks is not None and (exp.any_padding() or not bool(exp.next_masks.all()))
+
+    def compute_advantages(self, padded: bool | None = None) -> None:
+        """GAE (V-trace-clipped by the latest ratios) into ``advantages``; ``returns = advantages + values``.
+
+        ``padded``: the batch has padding steps (None: look), which GAE makes transparent
+        (``sailfish.train.advantage``)."""
+        padded = self._padded() if padded is None else padded
+        member_advantages(self.experience, self.hp, compute_advantages, padded)
 
     def loss(self, mb: Minibatch, stats: UpdateStats) -> torch.Tensor:
         """PPO's clipped policy loss + vf_coef x value loss - ent_coef x entropy (each member's own mean)."""
@@ -324,7 +337,8 @@ class Trainer:
                 "global_step": self.global_step, "update": self.update_count,
                 "config": self.members[member].to_dict(), "generator": self.generator.get_state(),
                 "shuffle_rng": self.shuffle_rngs[member].get_state(), "elapsed_s": self.elapsed(),
-                "solved_s": self.solved_at[member], "world_size": self.world_size}
+                "solved_s": self.solved_at[member], "world_size": self.world_size,
+                "reward_norm": None if self.reward_norms[member] is None else self.reward_norms[member].state_dict()}
 
     def restore(self, run_dir: str | os.PathLike) -> int:
         """Load the newest intact checkpoint(s) of ``run_dir`` and continue that run; returns the number
@@ -338,6 +352,7 @@ class Trainer:
                 self.optimizer.load_member_state_dict(k, payload["optimizer"])
             self.shuffle_rngs[k].set_state(payload["shuffle_rng"])
             self.solved_at[k] = payload.get("solved_s")
+            self._restore_reward_norm(k, path, payload.get("reward_norm"))
             if k == 0:
                 self.global_step = self.resumed_step = int(payload["global_step"])
                 self.update_count = int(payload["update"])
@@ -348,6 +363,16 @@ class Trainer:
         if self.world_size == 1 and saved_world != 1:
             raise ValueError(distributed.world_mismatch(saved_world, 1))
         return saved_world
+
+    def _restore_reward_norm(self, member: int, path: Path, saved: dict[str, float] | None) -> None:
+        norm = self.reward_norms[member]
+        if norm is None:
+            return
+        if saved is None:  # a checkpoint written before the statistics were saved
+            warnings.warn(f"{path}: holds no reward_norm statistics; they start afresh (rewards are scaled "
+                          "differently until they settle)", stacklevel=3)
+        else:
+            norm.load_state_dict(saved)
 
     def save(self) -> list[Path]:
         """Write a checkpoint of the current update to each member's run directory (none without one)."""

@@ -21,6 +21,8 @@ class NormalizeReward:
     reward handed on is ``r / sqrt(var + eps)``, clipped to ``±clip``. The statistics are updated
     from the rewards passing through, before scaling. ``episode_stats()`` is the wrapped env's, so
     the returns reported stay the unscaled ones. Every other attribute is the wrapped env's.
+    ``state_dict()`` / ``load_state_dict()`` carry the statistics across a resumed run (the
+    trainer's checkpoints hold them).
 
     Args:
         env: a vector env with Sailfish's row buffers (``rewards``, ``terminals``, ``truncations``).
@@ -56,6 +58,15 @@ class NormalizeReward:
         self.returns[self.env.terminals | self.env.truncations] = 0.0
         return out
 
+    def state_dict(self) -> dict[str, float]:
+        """The running statistics of the return (numbers only, safe in a checkpoint). The returns in
+        progress are not kept: a resumed run starts fresh episodes (``reset`` zeroes them)."""
+        return {"mean": float(self.mean), "var": float(self.var), "count": float(self.count)}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        """Continue from statistics saved by ``state_dict``."""
+        self.mean, self.var, self.count = float(state["mean"]), float(state["var"]), float(state["count"])
+
     def _update(self, x: np.ndarray) -> None:
         n = x.size
         batch_mean, batch_var = float(x.mean()), float(x.var())
@@ -71,3 +82,15 @@ class NormalizeReward:
 
     def __repr__(self) -> str:
         return f"NormalizeReward({self.env!r}, gamma={self.gamma})"
+
+
+def reward_normalizers(env, members: int = 1) -> list[NormalizeReward | None]:
+    """Each population member's ``NormalizeReward`` in ``env`` (None for a member without one): ``env``
+    itself for one member, or the members of a population's ``MemberEnvs`` (each its own)."""
+    from sailfish.vector.members import MemberEnvs
+
+    if isinstance(env, MemberEnvs):
+        return [m if isinstance(m, NormalizeReward) else None for m in env.members]
+    if members == 1 and isinstance(env, NormalizeReward):
+        return [env]
+    return [None] * members

@@ -10,8 +10,9 @@
   ``step`` write them in place and return them (not copies). ``env.step(env.actions)`` skips
   the action copy. ``masks[i]`` is False for padding rows (agents absent or dead): it describes
   the observation in the row, so the step an agent dies on gives its reward and terminal with
-  mask False, and a learner keeps sample t when the mask read with observation t is True. It is
-  always True for single-agent envs.
+  mask False, and a learner keeps sample t when the mask read with observation t is True (the
+  rewards and episode ends of padding steps belong to the row's previous live step: an opponent's
+  winning move in a turn-based game). It is always True for single-agent envs.
 - ``action_masks`` is None, or (an env whose agents say which actions are legal:
   ``sailfish.emulation.action_masks``) bool ``[rows, width]``, True = legal, ``width`` = ``n``
   of a ``Discrete`` head or ``sum(nvec)`` of a ``MultiDiscrete`` one; written with the observations.
