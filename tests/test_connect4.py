@@ -384,3 +384,23 @@ def test_connect4_two_rows_full_board_is_a_draw_for_both():
 def test_connect4_two_rows_take_no_scripted_opponent():
     with pytest.raises(ValueError, match="players = 2 has no scripted opponent"):
         sailfish.make("connect4", num_envs=1, players=2, opponent=1)
+
+
+def test_render_right_after_a_game_ends_shows_the_finished_board_then_the_new_one():
+    env = sailfish.make("connect4", num_envs=1, players=2, seed=0, log_interval=0)
+    env.reset()
+    hole = np.array([235, 235, 240], np.uint8)
+
+    def holes(frame):  # empty cells: the centre pixel of each of the 42 cells
+        centres = frame[20::40, 20::40]
+        return int((centres == hole).all(axis=-1).sum())
+
+    for column in (0, 1, 0, 1, 0, 1, 0):  # row 0 (moving first) stacks four in column 0
+        env.actions[:] = column
+        _, _, terminals, _, _ = env.step(env.actions)
+    assert terminals.all()
+    assert holes(env.render(0)) == 42 - 7  # the finished game, winning disc included
+    env.actions[:] = 3
+    env.step(env.actions)
+    assert holes(env.render(0)) == 42 - 1  # then the next game's board
+    env.close()

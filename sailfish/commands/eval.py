@@ -93,6 +93,8 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
             lengths += 1
             np.logical_or(terminals, truncations, out=done)
             if recording and (done[0] or len(gif_frames) >= max_frames):
+                if done[0]:  # connect4 draws its finished board here; other envs show the next start
+                    gif_frames.append(env.render(0))
                 recording = False
             for i in np.flatnonzero(done):
                 done_returns.append(returns[i])
@@ -186,11 +188,25 @@ def wilson_interval(k: int, n: int) -> tuple[float, float]:
 def match_report(env_name: str, vs: str, counts: dict[str, np.ndarray]) -> list[str]:
     """The lines ``sailfish eval --vs`` prints: rates with 95% Wilson intervals, then counts per side."""
     total = counts["first"] + counts["second"]
-    n = int(total.sum())
-    rates = " | ".join(f"{name} {k / n:.3f} [{lo:.3f}, {hi:.3f}]" for name, k in zip(("win", "draw", "loss"), total)
-                       for lo, hi in [wilson_interval(int(k), n)])
+    n, rates = int(total.sum()), rate_text(total)
     per_side = " | ".join(f"moving {side}: {c[0]} won, {c[1]} drawn, {c[2]} lost" for side, c in counts.items())
     return [f"{env_name} vs {vs}: {n} games | {rates} (95% Wilson)", f"  {per_side}"]
+
+
+def rate_text(counts: np.ndarray) -> str:
+    """``win r [lo, hi] | draw ... | loss ...`` of ``[wins, draws, losses]``, with 95% Wilson intervals."""
+    n = int(counts.sum())
+    return " | ".join(f"{name} {k / n:.3f} [{lo:.3f}, {hi:.3f}]" for name, k in zip(("win", "draw", "loss"), counts)
+                      for lo, hi in [wilson_interval(int(k), n)])
+
+
+def trained_policy(env, config, payload: dict):
+    """The policy ``config`` builds for ``env``, with the checkpoint's weights, in eval mode."""
+    from sailfish.policies import make_policy
+
+    policy = make_policy(env, config)
+    policy.load_state_dict(payload["policy"])
+    return policy.eval()
 
 
 def save_gif(frames: list, path: str, fps: int) -> None:
@@ -204,7 +220,6 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish eval``; returns 0, or exits with status 2 and a one-line error."""
     import torch
 
-    from sailfish.policies import make_policy
     from sailfish.train.checkpoint import load_checkpoint, resolve_checkpoint
     from sailfish.train import make_env
     from sailfish.train.config import Config
@@ -255,9 +270,7 @@ def run(args: argparse.Namespace) -> int:
         env = make_env(config, num_envs=num_envs, seed=args.seed)
     except ValueError as e:
         fail(COMMAND, str(e))
-    policy = make_policy(env, config)
-    policy.load_state_dict(payload["policy"])
-    policy.eval()
+    policy = trained_policy(env, config, payload)
     frames: list | None = [] if args.gif else None
     try:
         result = evaluate(env, policy, args.episodes, args.deterministic, frames)
@@ -272,7 +285,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_match(args: argparse.Namespace, config, payload: dict, opponent: dict[str, int], path) -> int:
-    from sailfish.policies import make_policy
     from sailfish.train import make_env
 
     # One agent row against the bot at full skill, raw rewards (their sign is the outcome).
@@ -287,10 +299,8 @@ def _run_match(args: argparse.Namespace, config, payload: dict, opponent: dict[s
         probe = make_side(True, 1)
     except ValueError as e:
         fail(COMMAND, str(e))
-    policy = make_policy(probe, config)
+    policy = trained_policy(probe, config, payload)
     probe.close()
-    policy.load_state_dict(payload["policy"])
-    policy.eval()
     counts = play_match(make_side, policy, args.episodes, args.deterministic)
     for line in match_report(args.env, args.vs, counts):
         print(line)
@@ -334,7 +344,7 @@ def play_versus(env, policy, games: int, deterministic: bool = False,
             for i in np.flatnonzero(done & (played < quota)):
                 counts[1 - int(np.sign(returns[i]))] += 1  # > 0 -> wins, 0 -> draws, < 0 -> losses
                 played[i] += 1
-            if recording and done[0]:
+            if recording and done[0]:  # connect4 draws its finished board here; other envs the next start
                 gif_frames.append(env.render(0))
                 recording = False
             returns[done] = 0.0
@@ -347,7 +357,6 @@ def play_versus(env, policy, games: int, deterministic: bool = False,
 def _run_versus(args: argparse.Namespace, config, payload: dict, path, other) -> int:
     from sailfish.league.opponents import PolicyOpponent
     from sailfish.league.wrapper import OpponentEnv
-    from sailfish.policies import make_policy
     from sailfish.train import make_env
 
     match = versus_config(config)
@@ -359,18 +368,13 @@ def _run_versus(args: argparse.Namespace, config, payload: dict, path, other) ->
         env = OpponentEnv(env, 1, rival, seed=args.seed)
     except ValueError as e:
         fail(COMMAND, str(e))
-    policy = make_policy(env, config)
-    policy.load_state_dict(payload["policy"])
-    policy.eval()
+    policy = trained_policy(env, config, payload)
     frames: list | None = [] if args.gif else None
     try:
         counts = play_versus(env, policy, args.episodes, args.deterministic, frames)
     finally:
         env.close()
-    n = int(counts.sum())
-    rates = " | ".join(f"{name} {k / n:.3f} [{lo:.3f}, {hi:.3f}]" for name, k in zip(("win", "draw", "loss"), counts)
-                       for lo, hi in [wilson_interval(int(k), n)])
-    print(f"{args.env} vs {other}: {n} games | {rates} (95% Wilson)")
+    print(f"{args.env} vs {other}: {int(counts.sum())} games | {rate_text(counts)} (95% Wilson)")
     print(f"  {counts[0]} won, {counts[1]} drawn, {counts[2]} lost; the env's two-row mode alternates the sides "
           f"(connect4: who moves first; pong: who receives first)")
     print(f"  checkpoint {path}")

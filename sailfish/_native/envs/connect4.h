@@ -61,6 +61,8 @@ typedef struct {
     int to_move;               // the row whose turn it is (always 0 between steps when players = 1)
     int first;                 // the row that moved first this game
     int agent_moves, last_opponent_move;
+    uint64_t final_discs[2];   // the finished game's discs, rendered until the next step (see render)
+    int just_ended;            // a game ended on the latest step (the board shown is already the next)
 } Connect4;
 
 static inline uint64_t c4_drop_bit(const Connect4* env, int col) {
@@ -150,7 +152,7 @@ static void connect4_init(Connect4* env, const double* cfg) {
     env->players = (int)cfg[CONNECT4_PLAYERS];
 }
 
-static void connect4_reset(Connect4* env) { c4_new_game(env, 0); }
+static void connect4_reset(Connect4* env) { env->just_ended = 0; c4_new_game(env, 0); }
 
 static inline int c4_full(const Connect4* env) {
     for (int c = 0; c < C4_COLS; c++)
@@ -170,6 +172,9 @@ static inline void c4_end_game(Connect4* env, float outcome, int illegal) {
     sf_log_episode(s, outcome, (float)env->agent_moves, outcome > 0.0f ? 1.0f : 0.0f);
     s->extra[0] += outcome == 0.0f;
     s->extra[1] += illegal;
+    env->final_discs[0] = env->discs[0];
+    env->final_discs[1] = env->discs[1];
+    env->just_ended = 1;
     c4_new_game(env, 1 - env->first);
 }
 
@@ -192,6 +197,7 @@ static inline void c4_step_two_rows(Connect4* env) {
 }
 
 static inline void connect4_step(Connect4* env) {
+    env->just_ended = 0;
     if (env->players == 2) { c4_step_two_rows(env); return; }
     const int col = *(const int32_t*)env->core.actions;
     *env->core.truncations = 0;
@@ -210,8 +216,11 @@ static inline void connect4_step(Connect4* env) {
 }
 
 #define C4_CELL_PX 40
+// Right after a game ends (the env already set up the next one, same-step autoreset) the finished
+// game's board is drawn, so a recording's last frame shows the winning move.
 static void connect4_render(const Connect4* env, int lane, uint8_t* rgb) {
     (void)lane;
+    const uint64_t* discs = env->just_ended ? env->final_discs : env->discs;
     const int px = C4_CELL_PX, w = C4_COLS * px, h = C4_ROWS * px;
     const Color board = {30, 70, 170}, hole = {235, 235, 240}, mine = {250, 200, 40}, theirs = {220, 50, 50};
     sf_fill_rect(rgb, w, h, 0, 0, w, h, board);
@@ -219,7 +228,7 @@ static void connect4_render(const Connect4* env, int lane, uint8_t* rgb) {
         int bit_row = C4_ROWS - 1 - r;
         for (int c = 0; c < C4_COLS; c++) {
             uint64_t bit = 1ull << (7 * c + bit_row);
-            Color col = (env->discs[0] & bit) ? mine : ((env->discs[1] & bit) ? theirs : hole);
+            Color col = (discs[0] & bit) ? mine : ((discs[1] & bit) ? theirs : hole);
             const int cx = c * px + px / 2, cy = r * px + px / 2, rad = px / 2 - 4;
             for (int y = -rad; y <= rad; y++)  // a disc, one span per pixel row
                 for (int x = -rad; x <= rad; x++)
