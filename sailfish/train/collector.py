@@ -212,6 +212,8 @@ class Collector:
                             None if batch.action_masks is None else batch.action_masks.copy(), actions, logprob, value)
                 if t[g] == steps:  # done for this collection: bootstrap, and carry the next decision
                     exp.next_values[rows] = value.float()
+                    if batch.masks is not None:  # padding after the last step: bootstrap as truncated
+                        host["next_masks"][rows] = batch.masks
                     if self.carry is None:
                         self.carry = [None] * G
                     self.carry[g] = decision
