@@ -1,5 +1,7 @@
 """MiniGrid through emulation: its text mission is refused with the wrapper that drops it, and its
-Dict observation (a 7x7x3 grid image and a direction) trains through the CNN path."""
+Dict observation (a 7x7x3 grid image and a direction) trains through the CNN path on both Python
+backends; the training test prints the mean episode return of the trained policy and of random play
+on MiniGrid-Empty-5x5 (the same worlds)."""
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -77,11 +79,12 @@ def test_minigrid_steps_with_random_actions_through_both_backends(backend):
     assert stats["episodes"] >= 8 and 0 <= stats["episode_return"] < 1  # episodes last up to 100 steps
 
 
-def test_minigrid_empty_5x5_trains_through_the_cnn_path_above_random_play():
-    config = Config.load(None, {"total_steps": 30_000, "num_envs": 16, "rollout_steps": 64, "minibatch_size": 256,
+@pytest.mark.parametrize("backend", ["serial", "multiprocessing"])
+def test_minigrid_empty_5x5_trains_through_the_cnn_path_above_random_play(backend):
+    config = Config.load(None, {"total_steps": 16_384, "num_envs": 16, "rollout_steps": 64, "minibatch_size": 256,
                                 "lr": 1e-3, "ent_coef": 0.01, "runs_dir": "", "log_seconds": 0})
-    env = sailfish.vector.make(image_and_direction, num_envs=config.num_envs, backend="serial", seed=0,
-                               log_interval=0)
+    env = sailfish.vector.make(image_and_direction, num_envs=config.num_envs, backend=backend, seed=0,
+                               log_interval=0, **({"num_workers": 2} if backend == "multiprocessing" else {}))
     trainer = Trainer(env, config=config)
     trainer.run()
     try:
@@ -90,8 +93,9 @@ def test_minigrid_empty_5x5_trains_through_the_cnn_path_above_random_play():
         random_play, _ = mean_episode_stat(env, None, 200, "episode_return", seed=7)
     finally:
         env.close()
-    # Measured: random play 0.21 (reward 1 - 0.9 * steps / 100 when it finds the goal, else 0);
-    # trained 0.93 after 30k steps (the shortest path, 4-5 moves, scores ~0.96).
-    print(f"MiniGrid-Empty-5x5 return: trained {trained:.3f}, random play {random_play:.3f}")
+    # Measured: random play 0.22 (reward 1 - 0.9 * steps / 100 when it finds the goal, else 0); trained
+    # 0.89 after these 16k steps on either backend, 0.95 after 30k (the shortest path, 4-5 moves,
+    # scores ~0.96); the training episodes' mean return passes 0.8 after 10k steps.
+    print(f"MiniGrid-Empty-5x5 ({backend}) return: trained {trained:.3f}, random play {random_play:.3f}")
     assert random_play < 0.4
     assert trained >= 0.8
