@@ -12,6 +12,7 @@ structure as one population (``sailfish.sweep.population``). Needs the ``[sweep]
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sailfish.commands._common import fail
 
@@ -132,4 +133,8 @@ def run(args: argparse.Namespace) -> int:
         sweep.report(settings)
     except ValueError as e:
         fail(COMMAND, str(e))
+    except KeyboardInterrupt:
+        print("interrupted: the trials this worker was training are told FAIL; the same command continues the study",
+              file=sys.stderr)
+        return 130
     return 0

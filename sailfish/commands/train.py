@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``sailfish train``; returns 0, or exits with status 2 and a one-line error."""
     from sailfish.train import Trainer, distributed, make_env
     from sailfish.train.env import make_member_env
+    from sailfish.train.interrupt import StoppedBetweenIterations
     from sailfish.ui import make_dashboard
 
     from sailfish.train.env import check_env_name
@@ -118,9 +119,13 @@ def run(args: argparse.Namespace) -> int:
     trainer.logger = None if quiet else make_dashboard(config.env, config.total_steps, config.to_dict())
     try:
         trainer.run()
-    except KeyboardInterrupt:
+    except StoppedBetweenIterations:  # the first Ctrl-C: the state is whole
         trainer.save()
         print(f"interrupted; checkpoint saved in {trainer.run_dir}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # a second one, maybe mid-update: saving could write a half-updated policy
+        print(f"interrupted mid-iteration; nothing saved now, the last checkpoint in {trainer.run_dir} stands",
+              file=sys.stderr)
         return 130
     finally:
         env.close()

@@ -17,6 +17,7 @@ import torch
 from sailfish.league.league import League, LeagueConfig
 from sailfish.league.opponents import policy_for_spaces
 from sailfish.league.wrapper import OpponentEnv
+from sailfish.train.interrupt import DeferredInterrupt, StoppedBetweenIterations
 
 LEAGUE_FILE = "league.pt"
 RATING_FILE = "league.csv"
@@ -93,26 +94,33 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
         run_dir = trainer.run_dir
         rating_log = _RatingLog(run_dir / RATING_FILE) if run_dir is not None else None
         last_log = -float("inf")
-        while trainer.global_step < config.total_steps:
-            trainer.iteration()
-            league.update_ratings()
-            update = trainer.update_count
-            if update % league_config.snapshot_interval == 0:
-                league.add_snapshot(trainer.policy, update)
-            done = trainer.global_step >= config.total_steps or (seconds is not None and trainer.elapsed() >= seconds)
-            now = time.perf_counter()
-            if done or now - last_log >= config.log_seconds:
-                last_log = now
-                metrics = {**trainer.metrics(), **{f"league/{k}": v for k, v in league.learner_rating().items()}}
-                trainer.files.log(0, metrics, trainer.global_step)
-                if trainer.logger is not None:
-                    trainer.logger.log(metrics, trainer.global_step)
-                if rating_log is not None:
-                    rating_log.write(trainer, league)
-            if config.checkpoint_interval and update % config.checkpoint_interval == 0 and not done:
-                _save(trainer, league)
-            if done:
-                break
+        with DeferredInterrupt() as interrupt:
+            while trainer.global_step < config.total_steps:
+                try:
+                    interrupt.check()
+                except StoppedBetweenIterations:  # the state is whole: keep it for --resume
+                    _save(trainer, league)
+                    raise
+                trainer.iteration()
+                league.update_ratings()
+                update = trainer.update_count
+                if update % league_config.snapshot_interval == 0:
+                    league.add_snapshot(trainer.policy, update)
+                done = (trainer.global_step >= config.total_steps
+                        or (seconds is not None and trainer.elapsed() >= seconds))
+                now = time.perf_counter()
+                if done or now - last_log >= config.log_seconds:
+                    last_log = now
+                    metrics = {**trainer.metrics(), **{f"league/{k}": v for k, v in league.learner_rating().items()}}
+                    trainer.files.log(0, metrics, trainer.global_step)
+                    if trainer.logger is not None:
+                        trainer.logger.log(metrics, trainer.global_step)
+                    if rating_log is not None:
+                        rating_log.write(trainer, league)
+                if config.checkpoint_interval and update % config.checkpoint_interval == 0 and not done:
+                    _save(trainer, league)
+                if done:
+                    break
         _save(trainer, league)
         if rating_log is not None:
             rating_log.close()
@@ -234,8 +242,11 @@ def run_cli(args, build_config) -> int:
         trainer, league = train_self_play(config, league_config, resume=args.resume, logger=logger)
     except ValueError as e:
         fail("train", str(e))
+    except StoppedBetweenIterations:
+        print("interrupted; checkpoint and league saved in the run directory", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted mid-iteration; nothing saved now, the last checkpoint stands", file=sys.stderr)
         return 130
     r = league.learner_rating()
     print(f"run dir: {trainer.run_dir}; learner rating mu {r['mu']:.1f} sigma {r['sigma']:.2f} "

@@ -113,7 +113,8 @@ def population_round(study, settings: SweepSettings, space, size: int) -> int:
         for trial in asked:
             if trial.number not in told:
                 try:
-                    trial.set_user_attr("error", f"its worker stopped ({type(e).__name__}: {e}) before it finished")
+                    why = "Ctrl-C" if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}"
+                    trial.set_user_attr("error", f"its worker stopped ({why}) before it finished")
                     tell(trial, state=states.FAIL)
                 except Exception:  # the storage is gone too: its heartbeat stops, fail_stale_trials fails it
                     pass

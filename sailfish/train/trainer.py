@@ -28,6 +28,7 @@ from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
 from sailfish.train.hardware import autocast, resolve_precision, resolve_threads
+from sailfish.train.interrupt import DeferredInterrupt
 from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_advantages,
                                     member_means, normalize_member_advantages)
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
@@ -157,23 +158,25 @@ class Trainer:
         self._message(f"precision: {self.precision}; torch threads: {self.threads} ({self.threads_reason})")
         last_log, metrics = -float("inf"), {}
         try:
-            while self.global_step < cfg.total_steps:
-                self.iteration()
-                t0 = time.perf_counter()
-                newly = self._check_targets()
-                done = all(s is not None for s in self.solved_at) or self.global_step >= cfg.total_steps
-                if cfg.checkpoint_interval and self.update_count % cfg.checkpoint_interval == 0 and not done:
-                    self.save()
-                if done or newly or t0 - last_log >= cfg.log_seconds:
-                    metrics, last_log = self.metrics(), t0
-                    if self.logger is not None:
-                        self.logger.log(metrics, self.global_step)
-                    for k in range(self.num_members):
-                        if self.solved_at[k] is None or k in newly or done:
-                            self.files.log(k, self.metrics(k), self.global_step)
-                self.timers["other"] += time.perf_counter() - t0
-                if done:
-                    break
+            with DeferredInterrupt() as interrupt:
+                while self.global_step < cfg.total_steps:
+                    interrupt.check()
+                    self.iteration()
+                    t0 = time.perf_counter()
+                    newly = self._check_targets()
+                    done = all(s is not None for s in self.solved_at) or self.global_step >= cfg.total_steps
+                    if cfg.checkpoint_interval and self.update_count % cfg.checkpoint_interval == 0 and not done:
+                        self.save()
+                    if done or newly or t0 - last_log >= cfg.log_seconds:
+                        metrics, last_log = self.metrics(), t0
+                        if self.logger is not None:
+                            self.logger.log(metrics, self.global_step)
+                        for k in range(self.num_members):
+                            if self.solved_at[k] is None or k in newly or done:
+                                self.files.log(k, self.metrics(k), self.global_step)
+                    self.timers["other"] += time.perf_counter() - t0
+                    if done:
+                        break
             self.save()
         finally:
             self.close()
