@@ -1,12 +1,15 @@
 """Connect4: self-play against a league vs training against the one-ply bot, at equal wallclock.
 
     python benchmarks/self_play.py [--minutes 10] [--seeds 0,1,2] [--games 400] [--jobs 2]
+                                   [--arms self-play,vs-one-ply] [--league KEY=VALUE,...]
 
 Each seed trains twice for the same wallclock: by self-play (players = 2, the league settings of
 sailfish/configs/league/connect4.toml) and against the one-ply bot (players = 1, agent_first = 0.5,
 connect4.toml as it is). Each policy then plays bot:onestep and bot:minimax4 at full skill, half the
 games moving first (greedy actions); the table gives the median win rate over the seeds per side.
 The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
+``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
+league settings without editing the shipped file.
 
 ``--jobs 2`` trains two runs at a time, one process and one core each (torch and the env on one
 thread): each run then has half the machine, a stricter budget than "10 minutes on the 2 cores".
@@ -35,8 +38,9 @@ BOTS = {"bot:onestep": dict(opponent=0), "bot:minimax4": dict(opponent=1, oppone
 STEPS = 10**12  # a time budget ends the runs, never total_steps
 
 
-def self_play(seed: int, seconds: float, threads: int, runs_dir: str):
+def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict):
     train, league = load_league_file(league_file("connect4"))
+    league = {**league, **overrides}
     config = Config.load("connect4", {**train, "seed": seed, "total_steps": STEPS, "anneal_lr": False,
                                       "runs_dir": runs_dir, "torch_threads": threads, "num_threads": max(1, threads),
                                       "log_seconds": 10})
@@ -44,7 +48,7 @@ def self_play(seed: int, seconds: float, threads: int, runs_dir: str):
     return trainer.policy, trainer.run_dir
 
 
-def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str):
+def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict):
     config = Config.load("connect4", {"env_config": {"agent_first": 0.5}, "seed": seed, "total_steps": STEPS,
                                       "anneal_lr": False, "runs_dir": "", "torch_threads": threads,
                                       "num_threads": max(1, threads)})
@@ -83,16 +87,26 @@ def rating_trend(run_dir) -> float:
 
 def job(args: tuple) -> tuple:
     """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds)."""
-    arm, seed, seconds, threads, games, runs_dir = args
+    arm, seed, seconds, threads, games, runs_dir, overrides = args
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
-    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir)
+    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir, overrides)
     took = time.perf_counter() - t0
     trend = rating_trend(run_dir) if run_dir is not None else float("nan")
     return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took
 
 
-ARMS = {"self-play": self_play, "vs one-ply": vs_onestep}
+ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep}
+
+
+def league_overrides(text: str) -> dict:
+    """``KEY=VALUE,...`` -> a dict of TOML values (``pool_size=16,bots=[]``)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    return tomllib.loads("\n".join(part.strip() for part in text.split(",") if part.strip())) if text else {}
 
 
 def main() -> None:
@@ -103,11 +117,18 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (one process each)")
     parser.add_argument("--runs-dir", default="runs/self_play_bench", help="where the self-play runs are kept")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"which trainings to run, of {', '.join(ARMS)}")
+    parser.add_argument("--league", default="", help="KEY=VALUE,... over the league file's [league] table")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    tasks = [(arm, seed, args.minutes * 60, args.torch_threads, args.games, args.runs_dir)
-             for seed in seeds for arm in ARMS]
-    results: dict[str, list[dict]] = {arm: [] for arm in ARMS}
+    arms = [a for a in args.arms.split(",") if a]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        parser.error(f"--arms: unknown {', '.join(unknown)} (known: {', '.join(ARMS)})")
+    overrides = league_overrides(args.league)
+    tasks = [(arm, seed, args.minutes * 60, args.torch_threads, args.games, args.runs_dir, overrides)
+             for seed in seeds for arm in arms]
+    results: dict[str, list[dict]] = {arm: [] for arm in arms}
     trends: list[float] = []
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for arm, seed, rates, trend, run_dir, took in pool.imap_unordered(job, tasks):
@@ -118,7 +139,7 @@ def main() -> None:
             print(f"seed {seed} {arm}: trained {took:.0f} s (with evaluation); {cells}"
                   + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
     print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "
-          f"on {os.cpu_count()} cores, torch {torch.__version__}")
+          f"on {os.cpu_count()} cores, torch {torch.__version__}" + (f"; league overrides {overrides}" if overrides else ""))
     print(f"{'training':<12}" + "".join(f"{bot + ' ' + side:>22}" for bot in BOTS for side in ("first", "second")))
     for arm, runs in results.items():
         cells = [statistics.median(r[(bot, side)] for r in runs) for bot in BOTS for side in ("first", "second")]

@@ -77,6 +77,21 @@ def test_connect4_full_column_is_masked_and_playing_it_loses():
     assert stats["illegal_moves"] == 1.0 and stats["score"] == 0.0 and stats["episode_return"] == -1.0
 
 
+def test_connect4_action_masks_are_its_legal_move_flags_after_reset_step_and_set_state():
+    env = sailfish.make("connect4", num_envs=2, seed=0, log_interval=0)
+    env.reset()
+    assert env.action_masks.shape == (2, 7) and env.action_masks.all()
+    env.set_state(0, agent_moves=0, last_opponent_move=-1,
+                  **columns(["X......", "O......", "X......", "O......", "X......", "O......"]))
+    assert env.action_masks[0].tolist() == [False] + [True] * 6 and env.action_masks[1].all()
+    env.set_state(1, agent_moves=0, last_opponent_move=-1,
+                  **columns([".X.....", ".O.....", ".X.....", ".O.....", ".X.....", "OO....."]))
+    assert env.action_masks[1].tolist() == [True, False] + [True] * 5
+    env.step(np.array([0, 2], np.int32))  # row 0 plays its full column: it loses, a new game starts
+    assert env.action_masks[0].all() and not env.action_masks[1, 1]
+    np.testing.assert_array_equal(env.action_masks, env.observations[:, 42:] > 0)
+
+
 @pytest.mark.parametrize("rows,column", [
     ([".......", ".......", ".......", ".......", "OOO....", "XXX...."], 3),   # horizontal
     ([".......", ".......", ".......", "X......", "XO.....", "XO....O"], 0),    # vertical

@@ -26,9 +26,9 @@ class Recorder:
     def __init__(self, inner):
         self.inner, self.name, self.seen = inner, inner.name, []
 
-    def act(self, observations: torch.Tensor) -> torch.Tensor:
+    def act(self, observations: torch.Tensor, action_masks=None) -> torch.Tensor:
         self.seen.append(observations.clone())
-        return self.inner.act(observations)
+        return self.inner.act(observations, action_masks)
 
 
 class Scorebook:

@@ -125,6 +125,11 @@ typedef struct {
     float act_low, act_high;     // bounds (box)
     int agents_per_env;
     int render_height, render_width;
+    // Legal-move flags in the observation (a Discrete env whose moves can be illegal, connect4's
+    // full columns): obs[legal_flags_offset + a] > 0 when action a is legal. num_legal_flags is
+    // act_n[0], or 0 (the default) when every action is always legal. Python builds the policy's
+    // action masks from them (NativeVecEnv.action_masks).
+    int legal_flags_offset, num_legal_flags;
 } EnvLayout;
 
 typedef struct {

@@ -68,14 +68,15 @@ static PyObject* py_spec(PyObject* self, PyObject* args, PyObject* kwargs) {
         PyTuple_SET_ITEM(act_n, i, PyLong_FromLong(l.act_n[i]));
     static const char* act_kinds[] = {"discrete", "multidiscrete", "box"};
     return Py_BuildValue(
-        "{s:s,s:s,s:N,s:N,s:s,s:N,s:N,s:N,s:s,s:i,s:N,s:d,s:d,s:i,s:i,s:(iii),s:N,s:N}",
+        "{s:s,s:s,s:N,s:N,s:s,s:N,s:N,s:N,s:s,s:i,s:N,s:d,s:d,s:i,s:i,s:(iii),s:N,s:N,s:(ii)}",
         "name", desc->name, "doc", desc->doc, "params", params, "config", resolved,
         "obs_dtype", l.obs_type == SF_OBS_F32 ? "float32" : "uint8", "obs_shape", obs_shape,
         "obs_low", obs_low, "obs_high", obs_high, "act_kind", act_kinds[l.act_type], "act_dims", l.act_dims,
         "act_n", act_n, "act_low", (double)l.act_low, "act_high", (double)l.act_high,
         "agents_per_env", l.agents_per_env, "lanes", desc->lanes, "render_shape", l.render_height,
         l.render_width, 3, "extra_stats", str_tuple(desc->extra_stats, desc->num_extra_stats),
-        "state_fields", str_tuple(desc->state_fields, desc->num_state_fields));
+        "state_fields", str_tuple(desc->state_fields, desc->num_state_fields),
+        "legal_flags", l.legal_flags_offset, l.num_legal_flags);
 }
 
 // ---------------------------------------------------------------- VecEnv type

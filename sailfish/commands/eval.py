@@ -72,6 +72,7 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
     done_returns, done_lengths = [], []
     state = policy.initial_state(n, "cpu") if getattr(policy, "is_recurrent", False) else None
     obs_t = torch.from_numpy(env.observations)
+    legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
     done = np.ones(n, dtype=bool)
     scores, score_weights = 0.0, 0
     recording = gif_frames is not None
@@ -86,7 +87,7 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
                 keep = torch.from_numpy(~done).unsqueeze(1).float()
                 state = tuple(s * keep for s in state)
             params, _, state = policy(obs_t, state)
-            actions = policy.dist.mode(params) if deterministic else policy.dist.sample(params)[0]
+            actions = policy_actions(policy, params, legal, deterministic)
             np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
             _, rewards, terminals, truncations, _ = env.step(env.actions)
             returns += rewards
@@ -108,6 +109,15 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
     return {"episodes": len(r), "return": float(r.mean()), "return_std": float(r.std()),
             "length": float(np.mean(done_lengths[:episodes])),
             "score": scores / score_weights if score_weights else float("nan")}
+
+
+def policy_actions(policy, params: torch.Tensor, legal: torch.Tensor | None, deterministic: bool) -> torch.Tensor:
+    """The policy's actions from its output ``params``, never one ``legal`` (the env's legal-action
+    masks, or None) rules out: the most likely with ``deterministic``, else sampled."""
+    masked = () if legal is None else (legal,)  # continuous distributions take no masks
+    if deterministic:
+        return policy.dist.mode(params, *masked)
+    return policy.dist.sample(params, None, *masked)[0]
 
 
 def bot_config(vs: str) -> dict[str, int]:
@@ -158,12 +168,13 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
         try:
             played = np.zeros(num_envs, dtype=np.int64)
             obs_t = torch.from_numpy(env.observations)
+            legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
             env.reset()
             state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
             with torch.inference_mode():
                 while (played < quota).any():
                     params, _, state = policy(obs_t, state)
-                    actions = policy.dist.mode(params) if deterministic else policy.dist.sample(params)[0]
+                    actions = policy_actions(policy, params, legal, deterministic)
                     np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
                     _, rewards, terminals, truncations, _ = env.step(env.actions)
                     done = np.logical_or(terminals, truncations)
@@ -328,6 +339,7 @@ def play_versus(env, policy, games: int, deterministic: bool = False,
     counts, played = np.zeros(3, dtype=np.int64), np.zeros(num_envs, dtype=np.int64)
     returns = np.zeros(num_envs, dtype=np.float64)
     obs_t = torch.from_numpy(env.observations)
+    legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
     env.reset()
     state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
     recording = gif_frames is not None
@@ -336,7 +348,7 @@ def play_versus(env, policy, games: int, deterministic: bool = False,
             if recording:
                 gif_frames.append(env.render(0))
             params, _, state = policy(obs_t, state)
-            actions = policy.dist.mode(params) if deterministic else policy.dist.sample(params)[0]
+            actions = policy_actions(policy, params, legal, deterministic)
             np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
             _, rewards, terminals, truncations, _ = env.step(env.actions)
             returns += rewards

@@ -28,6 +28,8 @@ class EnvSpec:
         params: each parameter's name, default, bounds, type and doc.
         render_shape: ``(H, W, 3)`` of ``render()``.
         state_fields: names accepted by ``get_state``/``set_state``.
+        legal_flags: where the observation holds one legal-move flag per action (``obs[legal_flags] > 0``
+            marks the legal ones; connect4: its last 7 values), or None when every action is always legal.
     """
 
     name: str
@@ -41,6 +43,7 @@ class EnvSpec:
     state_fields: tuple[str, ...]
     extra_stats: tuple[str, ...]
     lanes: int
+    legal_flags: slice | None = None
 
     def __str__(self) -> str:
         return f"{self.name}: obs {_space_str(self.observation_space)}, actions {_space_str(self.action_space)}"
@@ -73,6 +76,13 @@ def spec(name: str, **config: Any) -> EnvSpec:
         action_space = gym.spaces.MultiDiscrete(np.asarray(raw["act_n"], dtype=np.int64))
     else:
         action_space = gym.spaces.Box(raw["act_low"], raw["act_high"], shape=(raw["act_dims"],), dtype=np.float32)
+    offset, count = raw["legal_flags"]
+    legal_flags = None
+    if count:
+        if kind != "discrete" or count != action_space.n or offset + count > int(np.prod(shape)):
+            raise RuntimeError(f"{raw['name']}: its descriptor's legal-move flags ({count} at {offset}) must be one "
+                               f"per action of a Discrete space, inside the observation")
+        legal_flags = slice(offset, offset + count)
     return EnvSpec(
         name=raw["name"],
         doc=raw["doc"],
@@ -85,6 +95,7 @@ def spec(name: str, **config: Any) -> EnvSpec:
         state_fields=tuple(raw["state_fields"]),
         extra_stats=tuple(raw["extra_stats"]),
         lanes=raw["lanes"],
+        legal_flags=legal_flags,
     )
 
 

@@ -27,12 +27,14 @@ from sailfish.policies import make_distribution
 
 @runtime_checkable
 class Opponent(Protocol):
-    """Acts on opponent rows. ``act`` gets observations ``[B, *obs_shape]`` (a CPU tensor) and returns
-    actions ``[B, *action_shape]`` in the env's action dtype; it is called under ``torch.inference_mode()``."""
+    """Acts on opponent rows. ``act`` gets observations ``[B, *obs_shape]`` (a CPU tensor) and, for an env
+    with legal-action masks (``env.action_masks``), those rows' masks ``[B, n]`` (True = legal; None
+    otherwise), and returns actions ``[B, *action_shape]`` in the env's action dtype; it is called under
+    ``torch.inference_mode()``."""
 
     name: str
 
-    def act(self, observations: torch.Tensor) -> torch.Tensor: ...
+    def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 def _space_text(observation_space: gym.Space, action_space: gym.Space) -> str:
@@ -67,12 +69,13 @@ class PolicyOpponent:
         self.name, self.greedy = name, greedy
         self.generator = torch.Generator().manual_seed(int(seed))
 
-    def act(self, observations: torch.Tensor) -> torch.Tensor:
-        """Actions for ``observations`` (a batch of rows)."""
+    def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
+        """Actions for ``observations`` (a batch of rows), never a masked one."""
         params, _, _ = self.policy(observations, None)
+        masked = () if action_masks is None else (action_masks,)  # continuous distributions take no masks
         if self.greedy:
-            return self.dist.mode(params.float())
-        actions, _ = self.dist.sample(params.float(), self.generator)
+            return self.dist.mode(params.float(), *masked)
+        actions, _ = self.dist.sample(params.float(), self.generator, *masked)
         return actions
 
     def state_dict(self) -> dict:
@@ -135,9 +138,9 @@ class RandomLegalOpponent:
         self.legal_slice, self.name = legal_slice, name
         self.generator = torch.Generator().manual_seed(int(seed))
 
-    def act(self, observations: torch.Tensor) -> torch.Tensor:
+    def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
         """One legal action per row (the first action where a row has none)."""
-        legal = (observations[:, self.legal_slice] > 0).float()
+        legal = (observations[:, self.legal_slice] > 0 if action_masks is None else action_masks).float()
         legal[legal.sum(1) == 0, 0] = 1.0
         return torch.multinomial(legal, 1, generator=self.generator).squeeze(1)
 
@@ -151,7 +154,7 @@ class FollowBallOpponent:
     def __init__(self, dead_zone: float = 0.05, name: str = "bot:follow"):
         self.dead_zone, self.name = dead_zone, name
 
-    def act(self, observations: torch.Tensor) -> torch.Tensor:
+    def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
         """One action per row from its ``[own paddle y, other paddle y, ball x, ball y, ...]``."""
         offset = observations[:, 3] - observations[:, 0]
         return torch.where(offset < -self.dead_zone, 1, torch.where(offset > self.dead_zone, 2, 0))

@@ -81,8 +81,8 @@ class OpponentEnv(gym.vector.VectorEnv):
             each seat equally often (leave False for connect4, which alternates the first move itself).
         seed: seed of the matchmaking draws.
 
-    The buffers (``observations``, ``actions``, ``rewards``, ``terminals``, ``truncations``, ``masks``)
-    are the wrapper's own, ``num_instances x learner_rows_per_env`` rows, written in place by ``reset``
+    The buffers (``observations``, ``actions``, ``rewards``, ``terminals``, ``truncations``, ``masks``,
+    and ``action_masks`` when ``env`` has legal-action masks; opponents act under theirs too) are the wrapper's own, ``num_instances x learner_rows_per_env`` rows, written in place by ``reset``
     and ``step``. ``episode_stats()`` counts the learner's episodes: ``score`` is the fraction whose
     return is > 0 (connect4, pong: the win rate), ``episode_length`` the steps its row acted in.
     """
@@ -119,6 +119,9 @@ class OpponentEnv(gym.vector.VectorEnv):
         self.terminals = np.zeros(rows, bool)
         self.truncations = np.zeros(rows, bool)
         self.masks = np.ones(rows, bool)
+        # the learner's rows of the env's legal-action masks (connect4's full columns), if it has them
+        inner_masks = getattr(env, "action_masks", None)
+        self.action_masks = None if inner_masks is None else np.ones((rows, inner_masks.shape[1]), bool)
         self.seats = np.tile(np.arange(A), (N, 1))  # seats[i]: env i's rows, the learner's first
         self.assigned = np.zeros(N, np.int64)  # the opponent id playing each env's current game
         self._opponents: dict[int, Opponent] = {}  # the opponents of games in progress
@@ -203,6 +206,8 @@ class OpponentEnv(gym.vector.VectorEnv):
     def _gather_observations(self) -> None:
         np.take(self.env.observations, self._learner_rows, axis=0, out=self.observations)
         np.take(self.env.masks, self._learner_rows, out=self.masks)
+        if self.action_masks is not None:
+            np.take(self.env.action_masks, self._learner_rows, axis=0, out=self.action_masks)
 
     def _act_opponents(self) -> None:
         """Each opponent acts on the rows it plays that are live this step, all in one batch."""
@@ -216,7 +221,11 @@ class OpponentEnv(gym.vector.VectorEnv):
             for uid in np.unique(ids):
                 batch = rows[ids == uid]
                 obs = torch.from_numpy(env.observations[batch])
-                actions = self._opponents[int(uid)].act(obs).cpu().numpy()
+                if self.action_masks is None:
+                    actions = self._opponents[int(uid)].act(obs)
+                else:
+                    actions = self._opponents[int(uid)].act(obs, torch.from_numpy(env.action_masks[batch]))
+                actions = actions.cpu().numpy()
                 if self._box:
                     actions = np.clip(actions, self.single_action_space.low, self.single_action_space.high)
                 env.actions[batch] = actions.reshape(len(batch), *env.actions.shape[1:])

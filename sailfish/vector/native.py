@@ -97,7 +97,11 @@ class NativeVecEnv(gym.vector.VectorEnv):
                            np.zeros(act_shape, np.float32 if self._box else np.int32), np.zeros(rows, np.float32),
                            np.zeros(rows, np.bool_), np.zeros(rows, np.bool_), np.ones(rows, np.bool_))
         (self.observations, self.actions, self.rewards, self.terminals, self.truncations, self.masks) = buffers[:6]
-        self.action_masks = None  # every action of a native env is always legal
+        # Legal-action masks where the env marks its legal moves in the observation (connect4's full
+        # columns), rewritten after every reset and step; None: every action is always legal.
+        flags = self.spec_.legal_flags
+        self._legal_flags = None if flags is None or self.observations.ndim != 2 else flags
+        self.action_masks = None if self._legal_flags is None else np.ones((rows, flags.stop - flags.start), bool)
         self._c = _native.VecEnv(
             name, self.observations, self.actions, self.rewards, self.terminals, self.truncations,
             int(num_envs), seed=int(seed), num_threads=int(num_threads), config=config, masks=self.masks,
@@ -109,6 +113,7 @@ class NativeVecEnv(gym.vector.VectorEnv):
         """Starts new episodes in every env; with ``seed``, reseeds every env's generator first."""
         self._native().reset(None if seed is None else int(seed))
         self._steps = 0
+        self._write_action_masks()
         return self.observations, {}
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -123,11 +128,16 @@ class NativeVecEnv(gym.vector.VectorEnv):
         if actions is not self.actions:
             self._write_actions(actions)
         native.step()
+        self._write_action_masks()
         infos: dict[str, Any] = {}
         self._steps += 1
         if self.log_interval and self._steps % self.log_interval == 0:
             infos = native.drain_stats()
         return self.observations, self.rewards, self.terminals, self.truncations, infos
+
+    def _write_action_masks(self) -> None:
+        if self._legal_flags is not None:
+            np.greater(self.observations[:, self._legal_flags], 0, out=self.action_masks)
 
     def _write_actions(self, actions: Any) -> None:
         a = np.asarray(actions)
@@ -163,6 +173,7 @@ class NativeVecEnv(gym.vector.VectorEnv):
     def set_state(self, index: int, **fields: float) -> None:
         """Overwrites named state fields of env ``index`` and its observation (for tests and tools)."""
         self._native().set_state(int(index), fields)
+        self._write_action_masks()
 
     def close(self, **kwargs: Any) -> None:
         """Stops the env threads and frees the envs; the buffers stay valid NumPy arrays."""

@@ -247,6 +247,7 @@ static void connect4_layout(const double* cfg, EnvLayout* out) {
     out->act_type = SF_ACT_DISCRETE; out->act_dims = 1; out->act_n[0] = C4_COLS;
     out->agents_per_env = (int)cfg[CONNECT4_PLAYERS];
     out->render_height = C4_ROWS * C4_CELL_PX; out->render_width = C4_COLS * C4_CELL_PX;
+    out->legal_flags_offset = C4_ROWS * C4_COLS; out->num_legal_flags = C4_COLS;
 }
 
 static const char* connect4_check_config(const double* cfg) {
