@@ -13,6 +13,9 @@ each core-second the policy and the update use is taken from the envs, so traini
 env only x (1 - the trainer's share of the machine's CPU time); the script prints the split and
 the rate of the collection phase alone.
 
+The script runs training twice: collect-then-update, and with ``overlap_update`` (the next batch
+collected during the update, by the policy from before it).
+
     python benchmarks/async_train.py                    # ~1 min
     python benchmarks/async_train.py --delay-us 1000    # a 1 ms/step simulator
     python benchmarks/async_train.py --seconds 3        # a smoke run
@@ -32,14 +35,18 @@ from sailfish.train import Config, Trainer  # noqa: E402
 from vector_sps import Slow, sailfish_sps  # noqa: E402
 
 
-def train_sps(slow, num_envs: int, workers: int, batch_size: int, seconds: float) -> tuple[float, dict]:
+def train_sps(slow, num_envs: int, workers: int, batch_size: int, seconds: float,
+              overlap: bool = False) -> tuple[float, dict]:
     """Agent steps per second of ``Trainer.iteration()`` over ``seconds`` (the first update excluded),
-    and the seconds the trainer spent collecting and updating over them."""
+    and the seconds the trainer spent collecting and updating over them. With ``overlap``
+    (``overlap_update``) the collection runs during the update: "collect" is then the main thread's
+    wait for the batch in flight, beyond the update's own time."""
     config = Config(num_envs=num_envs, env_batch_size=batch_size, num_workers=workers, rollout_steps=64,
                     bptt_horizon=16, minibatch_size=num_envs * 16, update_epochs=4, total_steps=10**12,
-                    runs_dir="", log_seconds=0)
+                    runs_dir="", log_seconds=0, overlap_update=overlap)
     env = sailfish.vector.make(slow, num_envs=num_envs, backend="multiprocessing", num_workers=workers,
                                batch_size=batch_size, seed=0, log_interval=0)
+    trainer = None
     try:
         trainer = Trainer(env, config=config)
         trainer.iteration()  # warm-up: first forward passes, worker start
@@ -47,13 +54,20 @@ def train_sps(slow, num_envs: int, workers: int, batch_size: int, seconds: float
         parts = {"collect": 0.0, "update": 0.0}
         while time.perf_counter() - start < seconds:
             t0 = time.perf_counter()
-            trainer.collect()
-            t1 = time.perf_counter()
-            trainer.update()
+            if overlap:
+                learn = trainer.timers["learn"]
+                trainer.iteration()
+                t1 = t0 + (time.perf_counter() - t0) - (trainer.timers["learn"] - learn)
+            else:
+                trainer.collect()
+                t1 = time.perf_counter()
+                trainer.update()
             parts["collect"] += t1 - t0
             parts["update"] += time.perf_counter() - t1
         return (trainer.global_step - steps) / (time.perf_counter() - start), parts
     finally:
+        if trainer is not None:
+            trainer.close()  # joins a collection in flight before the workers go
         env.close()
 
 
@@ -69,15 +83,21 @@ def main() -> None:
     num_envs = args.workers * args.per_worker
     batch = args.batch or args.per_worker
     env_only = sailfish_sps(slow, num_envs, args.workers, args.seconds, batch_size=batch)
-    training, parts = train_sps(slow, num_envs, args.workers, batch, args.seconds)
-    wall = parts["collect"] + parts["update"]
     print(f"slow env ({args.delay_us:g} us/step), {args.workers} workers x {args.per_worker} envs, "
           f"async batches of {batch}, {os.cpu_count()} cores")
     print(f"  env only (vector_sps.py's method): {env_only:10.0f} steps/s")
-    print(f"  training (async collection):       {training:10.0f} steps/s  ({100 * training / env_only:.0f}%)")
-    print(f"  training's wallclock: collection {100 * parts['collect'] / wall:.0f}%, update "
-          f"{100 * parts['update'] / wall:.0f}%; collection alone runs at "
-          f"{100 * training * wall / parts['collect'] / env_only:.0f}% of env only")
+    for overlap in (False, True):
+        training, parts = train_sps(slow, num_envs, args.workers, batch, args.seconds, overlap)
+        wall = parts["collect"] + parts["update"]
+        name = "training, overlap_update:" if overlap else "training (async collection):"
+        print(f"  {name:<34} {training:10.0f} steps/s  ({100 * training / env_only:.0f}%)")
+        if overlap:
+            print(f"    wallclock: update {100 * parts['update'] / wall:.0f}%, waiting for the batch in flight "
+                  f"{100 * parts['collect'] / wall:.0f}%")
+        else:
+            print(f"    wallclock: collection {100 * parts['collect'] / wall:.0f}%, update "
+                  f"{100 * parts['update'] / wall:.0f}%; collection alone runs at "
+                  f"{100 * training * wall / parts['collect'] / env_only:.0f}% of env only")
 
 
 if __name__ == "__main__":

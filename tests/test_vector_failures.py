@@ -263,11 +263,13 @@ def test_async_batch_that_hangs_is_reported_by_recv(deadline):
     assert_no_leaks(pids)
 
 
-def test_trainer_stops_with_the_hang_error_and_leaves_no_workers(deadline):
+@pytest.mark.parametrize("overlap", [False, True], ids=["collect-then-update", "overlap_update"])
+def test_trainer_stops_with_the_hang_error_and_leaves_no_workers(deadline, overlap):
     from sailfish.train import Config, Trainer
 
+    # with overlap_update the hang happens in the background collection and reaches the main thread
     config = Config(total_steps=10_000, num_envs=2, rollout_steps=16, bptt_horizon=16, minibatch_size=32,
-                    runs_dir="", log_seconds=0)
+                    runs_dir="", log_seconds=0, overlap_update=overlap)
     env = Multiprocessing([Sleeper, functools.partial(Sleeper, hang=True, at=20)], 2, num_workers=2, timeout=1.0)
     pids = env.pids
     with pytest.raises(WorkerTimeout, match=r"env 1, 'Sleeper'\): step 20 did not finish within 1 s"):

@@ -87,6 +87,9 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
     ``league.csv`` (the learner's rating over wallclock, one row per log) and, with ``plot`` and
     matplotlib installed, ``league_rating.png`` at the end.
     """
+    if config.overlap_update:  # the league changes its pool between updates, while opponents act in env.step
+        raise ValueError("overlap_update: not with self-play (the league's pool changes while a background "
+                         "collection plays it); set it false")
     env, trainer, league = make_self_play(config, league_config, resume)
     trainer.logger = logger
     try:

@@ -60,6 +60,12 @@ class Config:
     """Env instances per async batch of the "serial"/"multiprocessing" backend (``sailfish.vector.make(
     batch_size=...)``): the collector acts on one batch of rows while the workers step the others;
     0 = synchronous (every env stepped together). Divides num_envs, a multiple of the envs per worker."""
+    overlap_update: bool = False
+    """Collect the next batch while the update runs (a background thread acting with a copy of the
+    policy from before the update; ``sailfish.train.overlap``): the envs never wait for the learner, and
+    every sample is one update stale, which PPO's ratio and V-trace account for. Pays where the envs and
+    the update can run at once (worker processes, a native env's C step); one run, not populations,
+    torchrun ranks or self-play."""
     worker_timeout: float = 60.0
     """Seconds a "multiprocessing" worker may take for one env step or reset before it is killed and the
     run stops with an error naming the env and the step; 0 = wait forever."""

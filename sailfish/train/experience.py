@@ -79,6 +79,8 @@ class Experience:
                  action_shape: Sequence[int], action_dtype: torch.dtype, device: torch.device,
                  state_shapes: Sequence[Sequence[int]] | None = None, mirror: bool | None = None,
                  members: int = 1, action_mask_width: int = 0):
+        self._args = (rows, steps, segment_length, obs_shape, obs_dtype, action_shape, action_dtype, device,
+                      state_shapes, mirror, members, action_mask_width)
         if steps % segment_length:
             raise ValueError(f"bptt_horizon: must divide rollout_steps ({steps}), got {segment_length}")
         if rows % members:
@@ -125,6 +127,10 @@ class Experience:
             torch.zeros((rows, per_row, *shape), **dev) for shape in state_shapes)
         # Column views made once: slicing in the per-step loop would build them every step.
         self.step_columns = [(self.actions[:, t], self.logprobs[:, t], self.values[:, t]) for t in range(steps)]
+
+    def empty_like(self) -> "Experience":
+        """A second buffer of the same layout, zeroed (a collection can fill it while an update reads this one)."""
+        return Experience(*self._args)
 
     @property
     def size(self) -> int:

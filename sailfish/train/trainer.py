@@ -34,6 +34,7 @@ from sailfish.train.members import (MemberValues, check_members, clip_member_gra
 from sailfish.train.metrics import TIMERS, EpisodeWindow, LastUpdate, UpdateStats, episode_metrics
 from sailfish.train.runs import RunFiles
 from sailfish.train.optim import Adam, clip_grad_norm_
+from sailfish.train.overlap import OverlappedCollection
 from sailfish.vector.normalize import reward_normalizers
 
 
@@ -124,6 +125,10 @@ class Trainer:
         self.timers = dict.fromkeys(TIMERS, 0.0)
         self.last_update: LastUpdate | None = None
         self.files = RunFiles(self.members)
+        self.overlap: OverlappedCollection | None = None  # with overlap_update, made by start()
+        if config.overlap_update and (K > 1 or self.world_size > 1):
+            raise ValueError("overlap_update: trains one run in one process; set it false for populations "
+                             "(--seeds, ablations) and torchrun ranks")
         self.started = False
         self.session_start = time.perf_counter()
         self.elapsed_before = 0.0  # wallclock of earlier sessions of a resumed run
@@ -148,6 +153,8 @@ class Trainer:
         # every rank's envs apart from the others').
         seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
         self.collector.begin(seeds[0] if K == 1 else seeds)
+        if cfg.overlap_update:
+            self.overlap = OverlappedCollection(self)
         self.session_start = time.perf_counter()
 
     def run(self) -> dict[str, float]:
@@ -194,8 +201,12 @@ class Trainer:
         return newly
 
     def iteration(self) -> None:
-        """One collection and one PPO update on it."""
-        self.collect()
+        """One collection and one PPO update on it (with ``overlap_update``: the update on the batch
+        collected meanwhile, while the next one is collected)."""
+        if self.overlap is not None:
+            self.overlap.next_batch()
+        else:
+            self.collect()
         self.update()
 
     def collect(self) -> None:
@@ -398,7 +409,10 @@ class Trainer:
             self.logger.message(text)
 
     def close(self) -> None:
-        """Flush and close the loggers (the env is the caller's)."""
+        """Join a collection in flight, flush and close the loggers (the env is the caller's)."""
+        if self.overlap is not None:
+            self.overlap.close()
+            self.overlap = None
         if self.logger is not None:
             self.logger.close()
         self.logger = None
