@@ -96,3 +96,17 @@ def test_old_names_still_work_for_one_release_with_a_warning():
 def test_vector_envs_count_rows_and_instances_apart():
     env = sailfish.make("snake", num_envs=2)
     assert (env.num_instances, env.num_rows) == (2, 2 * env.agents_per_env)
+
+
+def test_first_weights_do_not_depend_on_the_thread_count_before_the_trainer():
+    # orthogonal init runs LAPACK, whose last bits differ between thread counts: the trainer sets its
+    # own count before it builds the policy
+    config = Config.load("breakout", {"runs_dir": "", "torch_threads": 1, "num_envs": 8, "minibatch_size": 256})
+    weights = []
+    for before in (2, 1):
+        torch.set_num_threads(before)
+        env = sailfish.make("breakout", num_envs=8, seed=0, log_interval=0)
+        weights.append(Trainer(env, config=config).policy.state_dict())
+        env.close()
+    for name, a in weights[0].items():
+        assert torch.equal(a, weights[1][name]), name

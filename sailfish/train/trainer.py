@@ -82,6 +82,12 @@ class Trainer:
         # checkpoint and never disturbs, or is disturbed by, the caller's use of torch's global one.
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed + self.rank_seed)
         self.shuffle_rngs = [torch.Generator().manual_seed(c.seed + self.rank_seed) for c in self.members]
+        self.threads, self.threads_reason = resolve_threads(config.torch_threads, config.minibatch_size,
+                                                            config.hidden_size)
+        # The thread count is set before the policy is built: initialisers that use LAPACK (orthogonal)
+        # give results that differ in the last bits between thread counts, so a run's first weights
+        # would depend on what ran before it in the process.
+        torch.set_num_threads(self.threads)
         if policy is None:
             policy = make_member_policies(env, self.members)
         self.policy = policy.to(self.device)
@@ -90,8 +96,6 @@ class Trainer:
         self.forward = torch.compile(self.policy) if config.compile else self.policy
         autocast_dtype, self.precision = resolve_precision(config.precision, self.device)
         self.amp = autocast(autocast_dtype, self.device)
-        self.threads, self.threads_reason = resolve_threads(config.torch_threads, config.minibatch_size,
-                                                            config.hidden_size)
         self.params = self.policy.member_parameters() if K > 1 else [p for p in self.policy.parameters()
                                                                       if p.requires_grad]
         self.optimizer = Adam(self.params, lr=config.lr, eps=config.adam_eps,
