@@ -107,6 +107,7 @@ def test_first_weights_do_not_depend_on_the_thread_count_before_the_trainer():
         torch.set_num_threads(before)
         env = sailfish.make("breakout", num_envs=8, seed=0, log_interval=0)
         weights.append(Trainer(env, config=config).policy.state_dict())
+        assert torch.get_num_threads() == before  # constructing a trainer leaves the count as it was
         env.close()
     for name, a in weights[0].items():
         assert torch.equal(a, weights[1][name]), name

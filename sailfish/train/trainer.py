@@ -84,12 +84,16 @@ class Trainer:
         self.shuffle_rngs = [torch.Generator().manual_seed(c.seed + self.rank_seed) for c in self.members]
         self.threads, self.threads_reason = resolve_threads(config.torch_threads, config.minibatch_size,
                                                             config.hidden_size)
-        # The thread count is set before the policy is built: initialisers that use LAPACK (orthogonal)
-        # give results that differ in the last bits between thread counts, so a run's first weights
-        # would depend on what ran before it in the process.
-        torch.set_num_threads(self.threads)
         if policy is None:
-            policy = make_member_policies(env, self.members)
+            # Built under the run's own thread count (then restored: constructing changes no global
+            # state): orthogonal init runs LAPACK, whose last bits differ between thread counts, so the
+            # first weights would otherwise depend on what ran before in the process.
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                policy = make_member_policies(env, self.members)
+            finally:
+                torch.set_num_threads(previous)
         self.policy = policy.to(self.device)
         self.dist = getattr(self.policy, "dist", None) or make_distribution(env.single_action_space)
         self.recurrent = bool(getattr(self.policy, "is_recurrent", False))
