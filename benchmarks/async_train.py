@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import statistics
 import sys
 import time
 
@@ -78,26 +79,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each timed run")
     parser.add_argument("--delay-us", type=float, default=100.0, help="busy-wait per env step")
     parser.add_argument("--batch", type=int, default=0, help="rows per async batch (0 = one worker's envs)")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; >1 prints the medians")
     args = parser.parse_args()
     slow = functools.partial(Slow, args.delay_us * 1e-6)
     num_envs = args.workers * args.per_worker
     batch = args.batch or args.per_worker
     env_only = sailfish_sps(slow, num_envs, args.workers, args.seconds, batch_size=batch)
     print(f"slow env ({args.delay_us:g} us/step), {args.workers} workers x {args.per_worker} envs, "
-          f"async batches of {batch}, {os.cpu_count()} cores")
-    print(f"  env only (vector_sps.py's method): {env_only:10.0f} steps/s")
-    for overlap in (False, True):
-        training, parts = train_sps(slow, num_envs, args.workers, batch, args.seconds, overlap)
-        wall = parts["collect"] + parts["update"]
-        name = "training, overlap_update:" if overlap else "training (async collection):"
-        print(f"  {name:<34} {training:10.0f} steps/s  ({100 * training / env_only:.0f}%)")
-        if overlap:
-            print(f"    wallclock: update {100 * parts['update'] / wall:.0f}%, waiting for the batch in flight "
-                  f"{100 * parts['collect'] / wall:.0f}%")
-        else:
-            print(f"    wallclock: collection {100 * parts['collect'] / wall:.0f}%, update "
-                  f"{100 * parts['update'] / wall:.0f}%; collection alone runs at "
-                  f"{100 * training * wall / parts['collect'] / env_only:.0f}% of env only")
+          f"async batches of {batch}, {os.cpu_count()} cores, {args.repeats} round(s) of env only, "
+          "collect-then-update, overlap_update")
+    rounds = []
+    for r in range(args.repeats):  # interleaved, so a slower spell of the machine hits every arm alike
+        env_only = sailfish_sps(slow, num_envs, args.workers, args.seconds, batch_size=batch)
+        plain, plain_parts = train_sps(slow, num_envs, args.workers, batch, args.seconds, False)
+        overlapped, overlap_parts = train_sps(slow, num_envs, args.workers, batch, args.seconds, True)
+        rounds.append((env_only, plain, overlapped))
+        print(f"  round {r + 1}: env only {env_only:8.0f} steps/s; collect-then-update {plain:8.0f} "
+              f"({100 * plain / env_only:.0f}%; {_split(plain_parts, False)}); overlap_update {overlapped:8.0f} "
+              f"({100 * overlapped / env_only:.0f}%; {_split(overlap_parts, True)})", flush=True)
+    if args.repeats > 1:
+        med = [statistics.median(x) for x in zip(*rounds)]
+        ratios = [statistics.median(r[i] / r[0] for r in rounds) for i in (1, 2)]
+        print(f"  median: env only {med[0]:.0f}, collect-then-update {med[1]:.0f} ({100 * ratios[0]:.0f}% of env only), "
+              f"overlap_update {med[2]:.0f} ({100 * ratios[1]:.0f}%)")
+
+
+def _split(parts: dict, overlap: bool) -> str:
+    wall = parts["collect"] + parts["update"]
+    if overlap:
+        return f"update {100 * parts['update'] / wall:.0f}% of wallclock, waiting for the batch in flight the rest"
+    return f"collection {100 * parts['collect'] / wall:.0f}%, update {100 * parts['update'] / wall:.0f}%"
 
 
 if __name__ == "__main__":
