@@ -82,6 +82,18 @@ def test_overlapped_async_collection_trains_on_two_workers():
     assert _collector_threads() == []
 
 
+def test_collect_is_refused_while_a_background_collection_owns_the_env():
+    config = Config.load("cartpole", {**SMALL, "overlap_update": True})
+    env = sailfish.make("cartpole", num_envs=16, seed=0, log_interval=0)
+    trainer = Trainer(env, config=config)
+    trainer.iteration()  # the next batch is now collecting in the background
+    with pytest.raises(RuntimeError, match="background collection owns the env"):
+        trainer.collect()
+    trainer.close()
+    env.close()
+    assert _collector_threads() == []
+
+
 def test_overlap_is_refused_for_populations_and_self_play():
     from sailfish.league import LeagueConfig, train_self_play
     from sailfish.train.env import make_member_env

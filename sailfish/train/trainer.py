@@ -211,6 +211,7 @@ class Trainer:
     def iteration(self) -> None:
         """One collection and one PPO update on it (with ``overlap_update``: the update on the batch
         collected meanwhile, while the next one is collected)."""
+        self.start()  # makes the overlapped collection, with overlap_update
         if self.overlap is not None:
             self.overlap.next_batch()
         else:
@@ -220,6 +221,9 @@ class Trainer:
     def collect(self) -> None:
         """Step every row ``rollout_steps`` times, storing experience; then the bootstrap values."""
         self.start()
+        if self.overlap is not None and self.overlap.future is not None:
+            raise RuntimeError("collect(): a background collection owns the env (overlap_update); call "
+                               "iteration(), which trains on it")
         windows = [None if solved is not None else w for w, solved in zip(self.member_episodes, self.solved_at)]
         reduce = distributed.reduce_episode_stats if self.world_size > 1 else None
         t_env, t_forward = self.collector.collect(windows, reduce)
