@@ -16,6 +16,22 @@ from sailfish.train.interrupt import StoppedBetweenIterations
 
 SMALL = dict(num_envs=8, rollout_steps=32, minibatch_size=128, update_epochs=1, log_seconds=0)
 
+# `sailfish ...` in a child that hears Ctrl-C. A shell's background job (as CI may run this suite)
+# starts with SIGINT ignored, children inherit that, and Python then leaves it ignored: so the child
+# puts Python's own handler back before it runs the CLI (preexec_fn would do it too, but is unsafe in
+# a parent with threads).
+SAILFISH_WITH_CTRL_C = [sys.executable, "-c", "import runpy, signal, sys; "
+                        "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                        "sys.argv[0] = 'sailfish'; runpy.run_module('sailfish', run_name='__main__')"]
+
+
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """This process's SIGINT under Python's default handler for the test (see SAILFISH_WITH_CTRL_C)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
 
 class SignalsAtLog:
     """A trainer logger that sends this process ``count`` SIGINTs from its ``at``-th log call (the
@@ -66,7 +82,7 @@ def test_a_second_sigint_stops_at_once(tmp_path):
 
 
 def test_ctrl_c_on_sailfish_train_saves_a_checkpoint_of_the_last_whole_update(tmp_path):
-    cmd = [sys.executable, "-m", "sailfish", "train", "cartpole", "--quiet", "--runs-dir", str(tmp_path),
+    cmd = [*SAILFISH_WITH_CTRL_C, "train", "cartpole", "--quiet", "--runs-dir", str(tmp_path),
            "--total-steps", "100000000", "--log-seconds", "0", "--torch-threads", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -17,6 +17,7 @@ from sailfish.cli import main
 from sailfish.loggers import CSVLogger
 from sailfish.sweep.runner import Diverged, curve_from_csv
 from sailfish.train.config import read_toml
+from test_interrupt import SAILFISH_WITH_CTRL_C
 
 PER_MEMBER_SPACE = """
 [sweep.lr]
@@ -118,7 +119,7 @@ def long_population(tmp_path, study) -> list[str]:
     """A population of 2 trials that trains for minutes (a subprocess, to be stopped mid-way)."""
     space = tmp_path / "space.toml"
     space.write_text(PER_MEMBER_SPACE)
-    return [sys.executable, "-m", "sailfish", "sweep", "cartpole", "--trials", "2", "--population", "2",
+    return [*SAILFISH_WITH_CTRL_C, "sweep", "cartpole", "--trials", "2", "--population", "2",
             "--study", study, "--runs-dir", str(tmp_path), "--space", str(space), "--heartbeat", "1",
             "--set", "total_steps=5000000", "--set", "torch_threads=1"]
 
