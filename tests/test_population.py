@@ -148,3 +148,17 @@ def test_each_member_is_an_ordinary_run_and_the_population_resumes(tmp_path):
             assert torch.equal(a, b)
     resumed.run()
     assert resumed.global_step >= 4096
+
+
+def test_a_connect4_population_acts_and_updates_under_each_members_legal_move_masks():
+    configs = members(dict(seed=0), dict(seed=1), env="connect4", num_envs=16, minibatch_size=256,
+                      torch_threads=1)
+    trainer = population(configs)
+    for _ in range(3):
+        trainer.iteration()
+    exp = trainer.experience
+    assert exp.action_masks is not None and exp.action_masks.shape == (32, 32, 7)
+    chosen = exp.action_masks.gather(-1, exp.actions.long().unsqueeze(-1)).squeeze(-1)
+    assert bool(chosen.all()) and bool((~exp.action_masks).any())  # full columns came up, never played
+    assert all(torch.isfinite(p).all() for p in trainer.policy.parameters())
+    trainer.env.close()

@@ -45,7 +45,7 @@ class MemberEnvs(gym.vector.VectorEnv):
         self.terminals = np.zeros(rows, np.bool_)
         self.truncations = np.zeros(rows, np.bool_)
         self.masks = np.ones(rows, np.bool_)
-        self.action_masks = None  # a population's members act on every action (legal-action masks: not yet)
+        self.action_masks = None  # made below when the members' envs have legal-action masks
         self.blocks = [Rows(*(b[k * R:(k + 1) * R] for b in (self.observations, self.actions, self.rewards,
                                                               self.terminals, self.truncations, self.masks)))
                        for k in range(K)]
@@ -64,6 +64,10 @@ class MemberEnvs(gym.vector.VectorEnv):
         self._copied = [env.observations.base is None or not np.shares_memory(env.observations, block.observations)
                         for env, block in zip(self.members, self.blocks)]
         first = self.members[0]
+        # Legal-action masks (connect4's full columns): each member's, copied into its block of rows
+        # after every reset and step (the members' envs write their own arrays).
+        if getattr(first, "action_masks", None) is not None:
+            self.action_masks = np.ones((rows, first.action_masks.shape[1]), np.bool_)
         self.name = getattr(first, "name", "members")
         self.agents_per_env = getattr(first, "agents_per_env", 1)
         self.num_rows = self.num_envs = rows
@@ -78,6 +82,9 @@ class MemberEnvs(gym.vector.VectorEnv):
                    first.single_action_space, first.actions.dtype)
 
     def _gather(self, k: int) -> None:
+        if self.action_masks is not None:
+            R = self.rows_per_member
+            self.action_masks[k * R:(k + 1) * R] = self.members[k].action_masks
         if self._copied[k]:
             env, block = self.members[k], self.blocks[k]
             block.observations[:] = env.observations
@@ -106,6 +113,8 @@ class MemberEnvs(gym.vector.VectorEnv):
                 self._gather(k)
             else:
                 env.step(env.actions)
+                if self.action_masks is not None:
+                    self._gather(k)  # only the masks: the rest was stepped in place
         return self.observations, self.rewards, self.terminals, self.truncations, {}
 
     def episode_stats(self) -> dict[str, float]:
