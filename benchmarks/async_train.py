@@ -84,7 +84,6 @@ def main() -> None:
     slow = functools.partial(Slow, args.delay_us * 1e-6)
     num_envs = args.workers * args.per_worker
     batch = args.batch or args.per_worker
-    env_only = sailfish_sps(slow, num_envs, args.workers, args.seconds, batch_size=batch)
     print(f"slow env ({args.delay_us:g} us/step), {args.workers} workers x {args.per_worker} envs, "
           f"async batches of {batch}, {os.cpu_count()} cores, {args.repeats} round(s) of env only, "
           "collect-then-update, overlap_update")

@@ -140,13 +140,18 @@ def win_loss_rates(env, policy, ticks, seed):
     return rates
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_tictactoe_self_play_beats_a_random_legal_player_in_either_seat(backend):
-    env, trainer = train(tictactoe_v3.env, backend, total_steps=20_000)
+def trained_win_loss_rates(env_creator, backend, ticks):
+    """``win_loss_rates`` of a policy self-played for 20k steps on ``env_creator``'s game."""
+    env, trainer = train(env_creator, backend, total_steps=20_000)
     try:
-        rates = win_loss_rates(env, trainer.policy, 100, seed=0)
+        return win_loss_rates(env, trainer.policy, ticks, seed=0)
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tictactoe_self_play_beats_a_random_legal_player_in_either_seat(backend):
+    rates = trained_win_loss_rates(tictactoe_v3.env, backend, ticks=100)
     # The policy samples under the game's legal-action masks (tests/test_action_masks.py), so it makes
     # no illegal move and an illegal-move figure says nothing; the figure here is wins minus losses
     # against a random legal player, per seat and averaged over the two (0 for random play, which wins
@@ -164,11 +169,7 @@ def test_tictactoe_self_play_beats_a_random_legal_player_in_either_seat(backend)
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_connect_four_self_play_wins_clearly_more_than_it_loses_against_random_legal_moves(backend):
-    env, trainer = train(connect_four_v3.env, backend, total_steps=20_000)
-    try:
-        rates = win_loss_rates(env, trainer.policy, 200, seed=0)
-    finally:
-        env.close()
+    rates = trained_win_loss_rates(connect_four_v3.env, backend, ticks=200)
     # Random legal play wins 58% of its games moving first and 42% moving second (seed 0's 135 games
     # per seat; no draw: a draw needs a full board). Measured after 20k steps, three training seeds:
     # the policy wins 76-79% moving first and 68-75% moving second, so wins minus losses is 0.36 or

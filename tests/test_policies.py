@@ -266,3 +266,12 @@ def test_combined_encoder_on_an_env_without_an_image_is_refused():
     env = Serial(lambda: Shaped(gym.spaces.Box(-1, 1, (4,), np.float32)), 1)
     with pytest.raises(ValueError, match='encoder: "combined" needs a Dict or Tuple observation with an image'):
         make_policy(env, Config(encoder="combined"))
+
+
+def test_a_gaussian_takes_the_masks_argument_but_refuses_masks():
+    from sailfish.policies import DiagGaussian
+
+    dist, params = DiagGaussian(2), torch.zeros(3, 4)
+    assert dist.sample(params, None, None)[0].shape == (3, 2) and dist.mode(params, None).shape == (3, 2)
+    with pytest.raises(ValueError, match="no legal-action masks"):
+        dist.sample(params, None, torch.ones(3, 2, dtype=torch.bool))

@@ -72,7 +72,7 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
     done_returns, done_lengths = [], []
     state = policy.initial_state(n, "cpu") if getattr(policy, "is_recurrent", False) else None
     obs_t = torch.from_numpy(env.observations)
-    legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
+    legal = legal_action_masks(env)
     done = np.ones(n, dtype=bool)
     scores, score_weights = 0.0, 0
     recording = gif_frames is not None
@@ -111,13 +111,20 @@ def evaluate(env, policy, episodes: int, deterministic: bool = False, gif_frames
             "score": scores / score_weights if score_weights else float("nan")}
 
 
+def legal_action_masks(env) -> torch.Tensor | None:
+    """A tensor view of ``env.action_masks`` (rewritten in place by every step), or None without them."""
+    import torch
+
+    masks = getattr(env, "action_masks", None)
+    return None if masks is None else torch.from_numpy(masks)
+
+
 def policy_actions(policy, params: torch.Tensor, legal: torch.Tensor | None, deterministic: bool) -> torch.Tensor:
     """The policy's actions from its output ``params``, never one ``legal`` (the env's legal-action
     masks, or None) rules out: the most likely with ``deterministic``, else sampled."""
-    masked = () if legal is None else (legal,)  # continuous distributions take no masks
     if deterministic:
-        return policy.dist.mode(params, *masked)
-    return policy.dist.sample(params, None, *masked)[0]
+        return policy.dist.mode(params, legal)
+    return policy.dist.sample(params, None, legal)[0]
 
 
 def bot_config(vs: str) -> dict[str, int]:
@@ -168,7 +175,7 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
         try:
             played = np.zeros(num_envs, dtype=np.int64)
             obs_t = torch.from_numpy(env.observations)
-            legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
+            legal = legal_action_masks(env)
             env.reset()
             state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
             with torch.inference_mode():
@@ -339,7 +346,7 @@ def play_versus(env, policy, games: int, deterministic: bool = False,
     counts, played = np.zeros(3, dtype=np.int64), np.zeros(num_envs, dtype=np.int64)
     returns = np.zeros(num_envs, dtype=np.float64)
     obs_t = torch.from_numpy(env.observations)
-    legal = None if getattr(env, "action_masks", None) is None else torch.from_numpy(env.action_masks)
+    legal = legal_action_masks(env)
     env.reset()
     state = policy.initial_state(num_envs, "cpu") if getattr(policy, "is_recurrent", False) else None
     recording = gif_frames is not None

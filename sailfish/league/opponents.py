@@ -72,10 +72,9 @@ class PolicyOpponent:
     def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
         """Actions for ``observations`` (a batch of rows), never a masked one."""
         params, _, _ = self.policy(observations, None)
-        masked = () if action_masks is None else (action_masks,)  # continuous distributions take no masks
         if self.greedy:
-            return self.dist.mode(params.float(), *masked)
-        actions, _ = self.dist.sample(params.float(), self.generator, *masked)
+            return self.dist.mode(params.float(), action_masks)
+        actions, _ = self.dist.sample(params.float(), self.generator, action_masks)
         return actions
 
     def state_dict(self) -> dict:
@@ -164,7 +163,9 @@ def scripted_bot(env_name: str, bot: str, seed: int = 0) -> Opponent:
     """A scripted bot by name for ``env_name`` (``"random"`` for connect4, ``"follow"`` for pong), or
     ``ValueError`` saying which exist."""
     if env_name == "connect4" and bot == "random":
-        return RandomLegalOpponent(slice(42, 49), name="bot:random", seed=seed)
+        from sailfish.envs import spec
+
+        return RandomLegalOpponent(spec("connect4").legal_flags, name="bot:random", seed=seed)
     if env_name == "pong" and bot == "follow":
         return FollowBallOpponent()
     raise ValueError(f"bot:{bot}: no per-row scripted bot for {env_name!r} (connect4 has bot:random, pong "

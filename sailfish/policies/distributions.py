@@ -97,6 +97,13 @@ class MultiCategorical:
         return torch.stack([p.argmax(-1) for p in torch.split(params, self.nvec, dim=-1)], -1)
 
 
+def _no_masks(action_masks) -> None:
+    """Continuous actions have no legal-action masks: the argument exists so callers can pass an env's
+    ``action_masks`` (None for a Box env) to any distribution."""
+    if action_masks is not None:
+        raise ValueError("action_masks: a continuous (Box) action space has no legal-action masks")
+
+
 class DiagGaussian:
     """Box(k): params are [mean (k), log_std (k)]; actions float32 [..., k], unbounded (the env clips)."""
 
@@ -105,7 +112,8 @@ class DiagGaussian:
         self.param_size = 2 * self.k
         self.action_shape = (self.k,)
 
-    def sample(self, params, generator=None):
+    def sample(self, params, generator=None, action_masks=None):
+        _no_masks(action_masks)
         mean, log_std = params.split(self.k, dim=-1)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         actions = mean + noise * log_std.exp()
@@ -122,7 +130,8 @@ class DiagGaussian:
     def logprob(self, params, actions):
         return self.logprob_entropy(params, actions)[0]
 
-    def mode(self, params):
+    def mode(self, params, action_masks=None):
+        _no_masks(action_masks)
         return params[..., :self.k]
 
 

@@ -114,10 +114,7 @@ class Collector:
                     state = self._reset_state(state, t)
                 with self.amp():
                     params, value, state = policy(self._observations(), state)
-                if action_masks is None:
-                    actions, logprob = dist.sample(params.float(), self.generator)
-                else:
-                    actions, logprob = dist.sample(params.float(), self.generator, action_masks)
+                actions, logprob = dist.sample(params.float(), self.generator, action_masks)
                 if self.action_low is None:
                     self.env_actions.copy_(actions)
                 else:
@@ -203,10 +200,7 @@ class Collector:
                 masks = None if batch.action_masks is None else torch.from_numpy(batch.action_masks).to(self.device)
                 with self.amp():
                     params, value, _ = policy(obs, None)
-                if masks is None:
-                    actions, logprob = dist.sample(params.float(), self.generator)
-                else:
-                    actions, logprob = dist.sample(params.float(), self.generator, masks)
+                actions, logprob = dist.sample(params.float(), self.generator, masks)
                 decision = (obs_np, self.done[rows].copy(),
                             None if batch.masks is None else batch.masks.copy(),
                             None if batch.action_masks is None else batch.action_masks.copy(), actions, logprob, value)

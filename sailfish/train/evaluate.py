@@ -33,10 +33,7 @@ def mean_episode_stat(env: Any, policy: torch.nn.Module | None, ticks: int, key:
         for _ in range(ticks):
             if policy is not None:
                 params, _, _ = policy(obs, None)
-                if action_masks is None:
-                    env.actions[:] = policy.dist.sample(params, generator)[0].numpy()
-                else:
-                    env.actions[:] = policy.dist.sample(params, generator, action_masks)[0].numpy()
+                env.actions[:] = policy.dist.sample(params, generator, action_masks)[0].numpy()
             elif isinstance(space, gym.spaces.MultiDiscrete):
                 env.actions[:] = rng.integers(0, space.nvec, size=env.actions.shape)
             elif isinstance(space, gym.spaces.Discrete):

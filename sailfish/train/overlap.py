@@ -55,17 +55,17 @@ class OverlappedCollection:
     def next_batch(self) -> None:
         """``trainer.experience`` full of the next batch; the one after it collecting meanwhile."""
         tr = self.trainer
-        if self.future is None:
-            self.behaviour.load_state_dict(tr.policy.state_dict())
-            tr.collect()  # in this thread: nothing is in flight (the first batch, or after a wait)
-        else:
+        first = self.future is None
+        if not first:
             self._join()
             tr.experience, self.back = self.back, tr.experience
-        # The buffer the last update read is free again: the next collection fills it.
+        # Nothing is in flight: the acting copy takes the learner's weights for what comes next.
         self.behaviour.load_state_dict(tr.policy.state_dict())
+        if first:
+            tr.collect()  # the first batch, in this thread
+        # The buffer the last update read is free again: the next collection fills it.
         tr.collector.experience = self.back
-        windows = [None if solved is not None else w for w, solved in zip(tr.member_episodes, tr.solved_at)]
-        self.held = [None if w is None else _HeldStats() for w in windows]
+        self.held = [None if solved is not None else _HeldStats() for solved in tr.solved_at]
         self.future = self.pool.submit(tr.collector.collect, self.held, None)
 
     def _join(self) -> None:
