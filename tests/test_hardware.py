@@ -1,4 +1,9 @@
 """Precision and thread count chosen from the hardware, never guessed."""
+import ctypes
+import subprocess
+import sys
+
+import pytest
 import torch
 
 import sailfish
@@ -46,3 +51,32 @@ def test_bf16_keeps_parameters_optimizer_state_and_losses_fp32_and_still_learns(
     assert trainer.experience.values.dtype == trainer.experience.advantages.dtype == torch.float32
     assert trainer.last_update.terms.dtype == torch.float32
     assert trainer.episodes.mean("episode_return") > 60  # random play: ~22
+
+
+MMAPPED_BLOCKS = """
+import ctypes, sys
+import torch
+from sailfish.train.hardware import keep_freed_memory
+
+class Info(ctypes.Structure):  # glibc's struct mallinfo2: hblks is its 5th field
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+before = libc.mallinfo2().hblks
+block = torch.empty(2 * 2**20)  # 8 MB: a size this process has not freed before
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL("libc.so.6"), "mallinfo2"),
+                    reason="glibc >= 2.33 only (mallinfo2)")
+@pytest.mark.parametrize("mode", ["keep", "default"])
+def test_kept_memory_serves_megabyte_blocks_from_the_heap_instead_of_new_mappings(mode):
+    # By default glibc maps a new 8 MB block on its own (and unmaps it when freed, so its pages fault
+    # in afresh at every update); after keep_freed_memory() it comes from the reusable heap.
+    out = subprocess.run([sys.executable, "-c", MMAPPED_BLOCKS, mode], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == (0 if mode == "keep" else 1)

@@ -162,3 +162,30 @@ def test_a_connect4_population_acts_and_updates_under_each_members_legal_move_ma
     assert bool(chosen.all()) and bool((~exp.action_masks).any())  # full columns came up, never played
     assert all(torch.isfinite(p).all() for p in trainer.policy.parameters())
     trainer.env.close()
+
+
+@pytest.mark.parametrize("rows, widths", [(16, [4, 64, 64, 3]), (1024, [4, 64, 64, 3]), (300, [7, 32, 5])])
+def test_the_fused_population_mlp_gives_autograds_values_and_gradients(rows, widths):
+    # batched_mlp's hand-written backward against autograd over the same composition, on sizes that
+    # take torch.tanh (16 rows) and the fast in-place tanh (1024 rows), and another depth.
+    from sailfish.policies.activations import tanh
+    from sailfish.policies.fused_mlp import batched_mlp
+
+    g = torch.Generator().manual_seed(0)
+    K = 3
+    x = torch.randn(K, rows, widths[0], generator=g, requires_grad=True)
+    weights = [(torch.randn(K, o, i, generator=g) / i ** 0.5).requires_grad_() for i, o in zip(widths, widths[1:])]
+    biases = [torch.randn(K, o, generator=g).requires_grad_() for o in widths[1:]]
+    upstream = torch.randn(K, rows, widths[-1], generator=g)
+
+    h = x
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = tanh(torch.baddbmm(b.unsqueeze(1), h, w.mT))
+    expected = torch.baddbmm(biases[-1].unsqueeze(1), h, weights[-1].mT)
+    expected_grads = torch.autograd.grad(expected, [x, *weights, *biases], upstream)
+
+    out = batched_mlp(x, weights, biases)
+    grads = torch.autograd.grad(out, [x, *weights, *biases], upstream)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    for got, want in zip(grads, expected_grads):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from sailfish.policies.activations import tanh
+from sailfish.policies.activations import tanh_
+from sailfish.policies.fused_mlp import batched_mlp
 from sailfish.policies.models import MLP, Policy
 
 
@@ -124,12 +125,14 @@ class StackedPolicy(nn.Module):
             x = x.float()
         if self._scale != 1.0:
             x = x * self._scale
-        *hidden, head = self._linears
-        for name in hidden:
-            w, b = self.stacked(f"{name}.weight"), self.stacked(f"{name}.bias")
-            x = tanh(torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2)))
-        w, b = self.stacked(f"{head}.weight"), self.stacked(f"{head}.bias")
-        out = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+        weights = [self.stacked(f"{name}.weight") for name in self._linears]
+        biases = [self.stacked(f"{name}.bias") for name in self._linears]
+        if torch.is_grad_enabled():  # the update: one autograd node for the whole MLP
+            out = batched_mlp(x, weights, biases)
+        else:  # a rollout's forward
+            for w, b in zip(weights[:-1], biases[:-1]):
+                x = tanh_(torch.baddbmm(b.unsqueeze(1), x, w.mT))
+            out = torch.baddbmm(biases[-1].unsqueeze(1), x, weights[-1].mT)
         return out[..., :self._num_params], out[..., self._num_params]
 
     def initial_state(self, batch: int, device) -> None:

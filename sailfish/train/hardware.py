@@ -9,11 +9,17 @@
   where per-op overhead, not arithmetic, is the cost and a second thread only adds hand-offs.
   ``torch_threads = -n``: the same rule over n cores, for processes that share the machine
   (ablation and sweep workers): a small policy still gets one thread, a big one n.
+- ``keep_freed_memory()``: glibc's malloc hands large freed blocks back to the kernel, so every
+  update's activations (a population's are megabytes each) come back as fresh pages that fault in
+  one by one; keeping them for reuse made a cartpole population of 10 train ~15-25% faster.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
+import sys
 from typing import Callable, ContextManager
 
 import torch
@@ -60,6 +66,33 @@ def autocast(dtype: torch.dtype | None, device: torch.device) -> Callable[[], Co
     if dtype is None:
         return contextlib.nullcontext
     return lambda: torch.autocast(device.type, dtype=dtype)
+
+
+# glibc mallopt() parameters (malloc.h) and the values keep_freed_memory sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 * 2**20  # glibc's largest: blocks above it (replay buffers, frames) still get their own mapping
+TRIM_THRESHOLD = 256 * 2**20  # free memory at the heap's top kept for reuse before any goes back
+_kept = False
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc reuse freed blocks of up to 32 MB instead of unmapping them (process-wide,
+    once; a no-op returning False where the C library is not glibc). Returns whether it is in effect.
+
+    What it costs: the process keeps up to 256 MB of freed memory at the top of its heap (and the
+    freed blocks between) mapped for reuse, rather than handing them back to the system.
+    """
+    global _kept
+    if _kept or not sys.platform.startswith("linux"):
+        return _kept
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    _kept = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _kept
 
 
 def resolve_threads(setting: int, minibatch_size: int, hidden_size: int, cores: int | None = None) -> tuple[int, str]:

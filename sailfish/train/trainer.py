@@ -27,7 +27,7 @@ from sailfish.train.collector import Collector
 from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
-from sailfish.train.hardware import autocast, resolve_precision, resolve_threads
+from sailfish.train.hardware import autocast, keep_freed_memory, resolve_precision, resolve_threads
 from sailfish.train.interrupt import DeferredInterrupt
 from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_advantages,
                                     member_means, normalize_member_advantages)
@@ -143,11 +143,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ the run
     def start(self) -> None:
-        """Begin the run (once): threads, the run directory (new, or the resumed one), loggers, env reset."""
+        """Begin the run (once): threads and malloc's reuse of freed memory (process-wide:
+        ``hardware.keep_freed_memory``), the run directory (new, or the resumed one), loggers, env reset."""
         if self.started:
             return
         self.started, cfg, K = True, self.config, self.num_members
         torch.set_num_threads(self.threads)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         saved_world = self.world_size
         if self.rank == 0:  # rank 0 alone reads and writes the run directory
             if self.resume_dir is not None:

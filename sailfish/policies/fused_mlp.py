@@ -1,0 +1,68 @@
+"""A population's MLP (tanh hidden layers, linear output) as one autograd node with a hand-written backward.
+
+``batched_mlp(x, weights, biases)`` computes, for every member k at once (``x`` is ``[K, B, in]``,
+``weights[i]`` ``[K, out_i, in_i]``, ``biases[i]`` ``[K, out_i]``)::
+
+    h = x
+    for W, b in hidden layers:  h = tanh(h @ W^T + b)
+    out = h @ W_last^T + b_last
+
+The same values as composing ``torch.baddbmm`` and ``tanh`` under autograd, and the same gradients to
+float rounding (``tests/test_population.py``), but cheaper on CPU, where a population's update spends
+its time (``benchmarks/population.py``):
+- the activations are made and used in place, so each layer's forward writes one tensor, not four;
+- the backward multiplies by ``1 - h^2`` in one pass over the saved outputs;
+- each gradient matmul is written in the operand order that runs fast for its shape. The first
+  layer's weight gradient is ``(x^T g)^T``: for a 4-wide input it ran 6x faster than ``g^T x``, the
+  order autograd uses (157 vs 1,015 us for 10 x 1024 samples, one thread, measured in the same run).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from sailfish.policies.activations import tanh_
+
+
+class _BatchedMLP(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, *params):
+        n = len(params) // 2
+        weights, biases = params[:n], params[n:]
+        hidden = []
+        h = x
+        for W, b in zip(weights[:-1], biases[:-1]):
+            h = tanh_(torch.baddbmm(b.unsqueeze(1), h, W.mT))
+            hidden.append(h)
+        out = torch.baddbmm(biases[-1].unsqueeze(1), h, weights[-1].mT)
+        ctx.save_for_backward(x, *weights, *hidden)
+        ctx.num_layers = n
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        n = ctx.num_layers
+        saved = ctx.saved_tensors
+        x, weights, hidden = saved[0], saved[1:n + 1], saved[n + 1:]
+        inputs = (x, *hidden)  # the input of each layer
+        grad_w, grad_b = [None] * n, [None] * n
+        g = grad_out.contiguous()
+        for i in reversed(range(n)):
+            inp = inputs[i]
+            # [K, out, in]: the narrow operand on the left (see the module docstring)
+            grad_w[i] = torch.bmm(inp.mT, g).mT if inp.shape[-1] < g.shape[-1] else torch.bmm(g.mT, inp)
+            grad_b[i] = g.sum(1)
+            if i > 0:
+                g = torch.bmm(g, weights[i])
+                g = torch.ops.aten.tanh_backward(g, inputs[i])  # g * (1 - h^2)
+            elif ctx.needs_input_grad[0]:
+                grad_x = torch.bmm(g, weights[0])
+        return (grad_x if ctx.needs_input_grad[0] else None, *grad_w, *grad_b)
+
+
+def batched_mlp(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``[K, B, out]``: the MLP above on ``x`` ``[K, B, in]``, one autograd node (see the module docstring)."""
+    if len(weights) != len(biases) or not weights:
+        raise ValueError("batched_mlp: needs one bias per weight, at least one layer")
+    return _BatchedMLP.apply(x, *weights, *biases)
