@@ -12,6 +12,12 @@ imports ``torch._dynamo``; nothing else on the trainer's path does unless ``comp
 The verdict adds both for a cartpole run: start-up + (optimizer steps of a full run) x (cost per call).
 
     python benchmarks/optim.py [--repeats 15] [--calls 200] [--startup-repeats 5]
+
+``--members K``: only a population's step instead, on the cartpole policy's parameters stacked K deep
+with K different rates: ``Adam(members=K)`` against one fused-kernel call over every member's
+slices (how it stepped before), interleaved.
+
+    python benchmarks/optim.py --members 10 [--repeats 15] [--calls 200]
 """
 from __future__ import annotations
 
@@ -151,12 +157,52 @@ def us(seconds: float) -> str:
     return f"{seconds * 1e6:8.1f}"
 
 
+def member_step_costs(members: int, repeats: int, calls: int) -> dict[str, list[float]]:
+    """Seconds per population step: ``Adam(members=K)`` and one fused call over the K members' slices."""
+    torch.set_num_threads(1)
+    policy, _ = next(iter(shapes().values()))
+    shapes_k = [(members, *p.shape) for p in policy.parameters()]
+    rates = [1e-3 * (k + 1) for k in range(members)]
+    stacked = [torch.randn(s).requires_grad_() for s in shapes_k]
+    for p in stacked:
+        p.grad = torch.randn_like(p)
+    ours = Adam(stacked, lr=rates, members=members)
+    sliced = [torch.randn(s) for s in shapes_k]
+    grads, m, v = ([torch.randn(s) for s in shapes_k] for _ in range(3))
+    v = [x.abs() for x in v]
+    count = torch.ones(())
+
+    def slices_step():  # one call per distinct rate, as before: here every rate differs
+        for k, rate in enumerate(rates):
+            torch._fused_adam_([t[k] for t in sliced], [t[k] for t in grads], [t[k] for t in m], [t[k] for t in v],
+                               [], [count] * len(sliced), lr=rate, beta1=0.9, beta2=0.999, weight_decay=0.0,
+                               eps=1e-8, amsgrad=False, maximize=False)
+
+    runs = {f"Adam(members={members})": ours.step, "fused call per member's slices": slices_step}
+    results: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for r in range(repeats):
+        for name in names[r % 2:] + names[:r % 2]:
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                runs[name]()
+            results[name].append((time.perf_counter() - t0) / calls)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="interleaved repeats per optimizer")
     parser.add_argument("--calls", type=int, default=200, help="calls timed per repeat")
     parser.add_argument("--startup-repeats", type=int, default=5, help="fresh processes per optimizer")
+    parser.add_argument("--members", type=int, default=0, help="time a population's step of K members instead")
     args = parser.parse_args()
+    if args.members:
+        print(f"torch {torch.__version__}, 1 thread; cartpole policy stacked {args.members} deep, "
+              f"{args.repeats} repeats x {args.calls} calls, interleaved")
+        for name, samples in member_step_costs(args.members, args.repeats, args.calls).items():
+            print(f"{name:32} step best {us(min(samples))} us, median {us(statistics.median(samples))} us")
+        return
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} default threads, running on "
           f"{Config().torch_threads}; {args.repeats} repeats x {args.calls} calls, interleaved")

@@ -103,3 +103,34 @@ def test_adam_matches_torch_adam_across_dtypes():
     torch.testing.assert_close(a.weight, b.weight)
     assert a.bias.dtype == torch.float64
     torch.testing.assert_close(a.bias, b.bias)
+
+
+def test_a_populations_adam_steps_each_member_as_its_own_adam_and_skips_members_at_rate_zero():
+    # Stacked [K, ...] tensors, one rate per member; member 1 is paused (rate 0) for steps 2-3.
+    g = torch.Generator().manual_seed(0)
+    K, shapes = 3, [(5, 4), (5,)]
+    stacked = [torch.randn(K, *s, generator=g).requires_grad_() for s in shapes]
+    solos = [[p[k].detach().clone().requires_grad_() for p in stacked] for k in range(K)]
+    population = Adam(stacked, lr=[1e-2] * K, members=K)
+    solo_optims = [Adam(params, lr=1e-2 * (k + 1)) for k, params in enumerate(solos)]
+    for step in range(5):
+        rates = [1e-2 * (k + 1) for k in range(K)]
+        if step in (2, 3):
+            rates[1] = 0.0
+        population.param_groups[0]["lr"] = rates
+        grads = [torch.randn(K, *s, generator=g) for s in shapes]
+        for p, grad in zip(stacked, grads):
+            p.grad = grad.clone()
+        population.step()
+        for k in range(K):
+            if rates[k] == 0:
+                continue
+            for p, grad in zip(solos[k], grads):
+                p.grad = grad[k].clone()
+            solo_optims[k].step()
+    for k in range(K):
+        assert population.member_steps[k] == solo_optims[k].steps == (3 if k == 1 else 5)
+        state = population.member_state_dict(k)
+        for p, solo, m, solo_m in zip(stacked, solos[k], state["exp_avg"], solo_optims[k].exp_avg):
+            torch.testing.assert_close(p[k], solo, rtol=1e-6, atol=1e-7)
+            torch.testing.assert_close(m, solo_m, rtol=1e-6, atol=1e-7)
