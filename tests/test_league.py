@@ -307,3 +307,55 @@ def test_alternate_seats_moves_the_learner_to_the_other_row_after_each_game():
         starts = term | trunc
     assert len(first) > 20 and all(first)
     env.close()
+
+
+def _bot_match(first, second, games=200, num_envs=64):
+    """Outcomes of ``first`` (row 0) against ``second`` (row 1) on a 2-row connect4: [wins, draws, losses] of row 0."""
+    env = _c4(num_envs=num_envs, seed=5)
+    obs, _ = env.reset()
+    counts = np.zeros(3, np.int64)
+    while counts.sum() < games:
+        actions = np.zeros(env.num_rows, np.int32)
+        masks = torch.from_numpy(env.action_masks)
+        for row, bot in ((0, first), (1, second)):
+            actions[row::2] = bot.act(torch.from_numpy(obs[row::2]), masks[row::2]).numpy()
+        obs, rewards, terminals, *_ = env.step(actions)
+        ended = terminals[0::2].astype(bool)
+        r = rewards[0::2][ended]
+        counts += [(r > 0).sum(), (r == 0).sum(), (r < 0).sum()]
+    env.close()
+    return counts
+
+
+def test_connect4s_c_bots_play_per_row_and_keep_their_strength_order():
+    # The env's own one-ply and minimax bots, each row decided from its observation alone (rules and
+    # sanitizers: tests/native/connect4_bot_check.c); here their strength through the binding.
+    from sailfish.league.opponents import Connect4Bot, scripted_bot
+
+    assert scripted_bot("connect4", "minimax4").name == "bot:minimax4"
+    with pytest.raises(ValueError, match="bot:minimax<depth>"):
+        scripted_bot("connect4", "minimax11")
+    random_bot = scripted_bot("connect4", "random", seed=1)
+    onestep = _bot_match(Connect4Bot("onestep", seed=2), random_bot)
+    assert onestep[0] / onestep.sum() >= 0.85, onestep  # random against random: about half
+    minimax = _bot_match(Connect4Bot("minimax", 4, seed=3), Connect4Bot("onestep", seed=4))
+    assert minimax[0] > 2 * minimax[2], minimax
+    # the same seed plays the same games
+    assert np.array_equal(_bot_match(Connect4Bot("onestep", seed=2), scripted_bot("connect4", "random", seed=1)),
+                          onestep)
+
+
+def test_a_league_keeps_connect4s_c_bots_in_its_pool_and_rates_their_games():
+    from sailfish.league import train_self_play
+
+    config = _config(num_envs=32, rollout_steps=32, minibatch_size=256, torch_threads=1, total_steps=32 * 32 * 4,
+                     checkpoint_interval=0)
+    trainer, league = train_self_play(config, LeagueConfig(snapshot_interval=2, power=0.0,
+                                                           bots=["onestep", "minimax2"]), plot=False)
+    bots = {e["name"]: uid for uid, e in league.entries.items() if e["kind"] == "bot"}
+    assert set(bots) == {"bot:onestep", "bot:minimax2"}
+    played = {name: league.entries[uid]["games"] for name, uid in bots.items()}
+    assert all(n > 0 for n in played.values()), played
+    # rated: their ratings moved from openskill's prior
+    prior = league.model.rating()
+    assert all(league.entries[uid]["mu"] != prior.mu for uid in bots.values())

@@ -8,6 +8,7 @@
 #include "advantage.h"
 #include "binding_checks.h"
 #include "vecenv.h"
+#include "envs/connect4_bot.h"
 
 // ---------------------------------------------------------------- names() and spec()
 static PyObject* py_names(PyObject* self, PyObject* args) {
@@ -398,6 +399,55 @@ static PyObject* py_compute_advantages(PyObject* self, PyObject* args, PyObject*
     Py_RETURN_NONE;
 }
 
+// ---------------------------------------------------------------- connect4's scripted bots, per row
+static PyObject* py_connect4_bot_actions(PyObject* self, PyObject* args, PyObject* kwargs) {
+    (void)self;
+    static char* kwlist[] = {"observations", "actions", "kind", "depth", "skill", "seed", NULL};
+    PyObject *obs_obj, *act_obj;
+    int kind, depth = 4;
+    float skill = 1.0f;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOi|ifK", kwlist, &obs_obj, &act_obj, &kind, &depth, &skill, &seed))
+        return NULL;
+    if (kind < C4_BOT_ONESTEP || kind > C4_BOT_RANDOM) {
+        PyErr_SetString(PyExc_ValueError, "kind: 0 = onestep, 1 = minimax, 2 = random");
+        return NULL;
+    }
+    if (depth < 1 || depth > C4_MAX_DEPTH) {
+        PyErr_Format(PyExc_ValueError, "depth: must be in 1..%d, got %d", C4_MAX_DEPTH, depth);
+        return NULL;
+    }
+    Py_buffer obs, act;
+    if (PyObject_GetBuffer(obs_obj, &obs, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
+    Py_ssize_t rows = obs.ndim == 2 ? obs.shape[0] : -1;
+    PyBuffer_Release(&obs);
+    if (rows < 0) {
+        PyErr_SetString(PyExc_ValueError, "observations: must be a float32 array of shape [rows, 49]");
+        return NULL;
+    }
+    const int obs_items = C4_ROWS * C4_COLS + C4_COLS;
+    if (get_buffer(obs_obj, &obs, "observations", "f", 4, "float32", rows, obs_items) < 0) return NULL;
+    if (get_buffer(act_obj, &act, "actions", "lq", 8, "int64", rows, 1) < 0) {
+        PyBuffer_Release(&obs);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    Rng rng;
+    sf_rng_seed(&rng, (uint64_t)seed, 0);
+    const float* o = obs.buf;
+    int64_t* a = act.buf;
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        uint64_t me, them;
+        c4_board_from_obs(o + i * obs_items, &me, &them);
+        // a full board has no move to make (a padding row's action is ignored): column 0
+        a[i] = c4_playable_cells(me | them) ? c4_bot_column(me, them, kind, depth, skill, &rng) : 0;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&obs);
+    PyBuffer_Release(&act);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"names", py_names, METH_NOARGS, "names() -> list of registered env names"},
     {"spec", (PyCFunction)(void (*)(void))py_spec, METH_VARARGS | METH_KEYWORDS,
@@ -407,6 +457,11 @@ static PyMethodDef module_methods[] = {
      "gae_lambda, rho_clip=1, c_clip=1, masks=None, next_masks=None): GAE with V-trace clipped importance "
      "weights, in place, padding steps (masks False) transparent; arrays are [agents, horizon] (next_values, "
      "next_masks [agents]), see advantage.h"},
+    {"connect4_bot_actions", (PyCFunction)(void (*)(void))py_connect4_bot_actions, METH_VARARGS | METH_KEYWORDS,
+     "connect4_bot_actions(observations, actions, kind, depth=4, skill=1, seed=0): connect4's scripted bot "
+     "(kind 0 onestep, 1 minimax to depth plies, 2 random) playing each row of observations [rows, 49] "
+     "(connect4's layout, from the row's side) into actions int64 [rows], in place; one RNG stream seeded "
+     "by seed, rows in order (connect4_bot.h)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,15 +2,10 @@
 
 An ``Opponent`` maps a batch of observations to a batch of actions. ``PolicyOpponent`` is a frozen
 copy of a policy (a snapshot of the learner, or a checkpoint of any run with the same spaces);
-``RandomLegalOpponent`` is a scripted bot that reads legal-move flags from the observation, and
-``FollowBallOpponent`` one that moves a pong paddle towards the ball.
-
-Connect4's one-ply and minimax bots live in C (``connect4_bot.h``) and are reachable only from the
-env's 1-player mode (``opponent = 0 / 1``): they read the env's bitboards and RNG, which a Python
-opponent acting on a 2-row env's observations does not have. Exposing them per row would need a new
-binding entry point into every env that has a bot; until one exists, those bots are played with
-``players = 1`` (``sailfish eval connect4 RUN --vs bot:onestep``) and the league holds snapshots,
-checkpoints and the random bot.
+``RandomLegalOpponent`` is a scripted bot that reads legal-move flags from the observation,
+``FollowBallOpponent`` one that moves a pong paddle towards the ball, and ``Connect4Bot`` connect4's
+own one-ply and minimax bots (``connect4_bot.h``, the env's 1-player opponents) played per row: each
+row's observation holds the whole board from its side, which is all the C bot needs.
 """
 from __future__ import annotations
 
@@ -144,6 +139,33 @@ class RandomLegalOpponent:
         return torch.multinomial(legal, 1, generator=self.generator).squeeze(1)
 
 
+class Connect4Bot:
+    """Connect4's scripted bot on rows of a 2-row connect4 (``players = 2``), the same C code as the
+    1-player env's opponent: ``"onestep"`` (wins in one, else blocks a win in one, else a centre-weighted
+    random column), ``"minimax"`` (alpha-beta to ``depth`` plies) or ``"random"``. Rows are decided in one
+    C call; its RNG stream is seeded from this bot's own generator (``seed``), so a bot's games are
+    reproducible."""
+
+    KINDS = {"onestep": 0, "minimax": 1, "random": 2}
+
+    def __init__(self, kind: str = "onestep", depth: int = 4, seed: int = 0, name: str | None = None):
+        from sailfish import _native
+
+        if kind not in self.KINDS:
+            raise ValueError(f"connect4 bot: kind must be one of {sorted(self.KINDS)}, got {kind!r}")
+        self._native, self.kind, self.depth = _native, kind, int(depth)
+        self.name = name or (f"bot:minimax{depth}" if kind == "minimax" else f"bot:{kind}")
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
+        """One column per row (0 where a row's board is full: a padding row, whose action is ignored)."""
+        obs = np.ascontiguousarray(observations.numpy(), dtype=np.float32)
+        actions = np.zeros(len(obs), np.int64)
+        self._native.connect4_bot_actions(obs, actions, self.KINDS[self.kind], self.depth,
+                                          seed=int(self.rng.integers(2**63)))
+        return torch.from_numpy(actions)
+
+
 class FollowBallOpponent:
     """A scripted pong paddle for rows seen from their own side (pong ``players = 2``): up (action 1) when the
     ball is more than ``dead_zone`` above the paddle's centre, down (2) when below, else stay (0). It moves at
@@ -160,14 +182,15 @@ class FollowBallOpponent:
 
 
 def scripted_bot(env_name: str, bot: str, seed: int = 0) -> Opponent:
-    """A scripted bot by name for ``env_name`` (``"random"`` for connect4, ``"follow"`` for pong), or
-    ``ValueError`` saying which exist."""
-    if env_name == "connect4" and bot == "random":
-        from sailfish.envs import spec
-
-        return RandomLegalOpponent(spec("connect4").legal_flags, name="bot:random", seed=seed)
+    """A scripted bot by name for ``env_name`` (connect4: ``"onestep"``, ``"minimax<depth>"`` such as
+    ``"minimax4"``, ``"random"``; pong: ``"follow"``), or ``ValueError`` saying which exist."""
+    if env_name == "connect4":
+        if bot in ("onestep", "random"):
+            return Connect4Bot(bot, seed=seed)
+        depth = bot.removeprefix("minimax")
+        if bot.startswith("minimax") and depth.isdigit() and 1 <= int(depth) <= 10:
+            return Connect4Bot("minimax", int(depth), seed=seed)
     if env_name == "pong" and bot == "follow":
         return FollowBallOpponent()
-    raise ValueError(f"bot:{bot}: no per-row scripted bot for {env_name!r} (connect4 has bot:random, pong "
-                     "bot:follow; connect4's one-ply and minimax bots are played with players = 1: sailfish eval "
-                     "--vs bot:onestep)")
+    raise ValueError(f"bot:{bot}: no scripted bot {bot!r} for {env_name!r} (connect4 has bot:onestep, "
+                     "bot:minimax<depth> with depth 1-10, bot:random; pong bot:follow)")

@@ -38,8 +38,6 @@
 #include "../core.h"
 #include "connect4_bot.h"
 
-enum { C4_OPPONENT_ONESTEP = 0, C4_OPPONENT_MINIMAX = 1, C4_OPPONENT_RANDOM = 2 };
-
 enum { CONNECT4_AGENT_FIRST, CONNECT4_OPPONENT_SKILL, CONNECT4_OPPONENT, CONNECT4_OPPONENT_DEPTH, CONNECT4_PLAYERS,
        CONNECT4_NUM_PARAMS };
 static const ParamDesc connect4_params[] = {
@@ -91,36 +89,10 @@ static inline void c4_write_obs(Connect4* env) {
     }
 }
 
-static int c4_random_column(Connect4* env, const int weight[C4_COLS]) {
-    int total = 0;
-    for (int c = 0; c < C4_COLS; c++) total += env->heights[c] < C4_ROWS ? weight[c] : 0;
-    int pick = (int)sf_rng_below(&env->core.rng, (uint32_t)total);
-    for (int c = 0; c < C4_COLS; c++) {
-        if (env->heights[c] >= C4_ROWS) continue;
-        pick -= weight[c];
-        if (pick < 0) return c;
-    }
-    return c4_order[0];  // not reached
-}
-
-// The opponent's column (the board must have room).
+// The opponent's column (the board must have room): connect4_bot.h's scripted bot on the env's RNG.
 static int c4_opponent_column(Connect4* env) {
-    static const int centre_weight[C4_COLS] = {1, 2, 3, 4, 3, 2, 1}, uniform[C4_COLS] = {1, 1, 1, 1, 1, 1, 1};
-    if (env->opponent_kind == C4_OPPONENT_RANDOM) return c4_random_column(env, uniform);
-    Rng* rng = &env->core.rng;
-    const uint64_t mine = env->discs[1], agent = env->discs[0];
-    if (env->opponent_skill >= 1.0f || sf_rng_uniform(rng) < env->opponent_skill) {
-        if (env->opponent_kind == C4_OPPONENT_MINIMAX) return c4_minimax_column(mine, agent, env->opponent_depth, rng);
-        for (int k = 0; k < C4_COLS; k++) {
-            int c = c4_order[k];
-            if (env->heights[c] < C4_ROWS && c4_connects_four(mine | c4_drop_bit(env, c))) return c;
-        }
-        for (int k = 0; k < C4_COLS; k++) {
-            int c = c4_order[k];
-            if (env->heights[c] < C4_ROWS && c4_connects_four(agent | c4_drop_bit(env, c))) return c;
-        }
-    }
-    return c4_random_column(env, centre_weight);
+    return c4_bot_column(env->discs[1], env->discs[0], env->opponent_kind, env->opponent_depth, env->opponent_skill,
+                         &env->core.rng);
 }
 
 static inline void c4_opponent_move(Connect4* env) {
@@ -251,7 +223,7 @@ static void connect4_layout(const double* cfg, EnvLayout* out) {
 }
 
 static const char* connect4_check_config(const double* cfg) {
-    if (cfg[CONNECT4_PLAYERS] == 2 && cfg[CONNECT4_OPPONENT] != C4_OPPONENT_ONESTEP)
+    if (cfg[CONNECT4_PLAYERS] == 2 && cfg[CONNECT4_OPPONENT] != C4_BOT_ONESTEP)
         return "opponent: players = 2 has no scripted opponent (both sides are agent rows); "
                "leave opponent at 0 or use players = 1";
     return NULL;

@@ -20,6 +20,10 @@
 // the two columns at the same distance (c and 6 - c) it draws from the env's RNG. One draw per
 // move at most, so the bot is deterministic given the env's per-env generator.
 //
+// The scripted opponents of connect4.h are here too, on bitboards alone (c4_bot_column), so the
+// env's 1-player mode and the per-row bots of the Python league (c4_board_from_obs, through
+// sailfish._native.connect4_bot_actions) play exactly the same moves for the same RNG stream.
+//
 // No allocation, no globals: the recursion's state is on the stack (depth <= C4_MAX_DEPTH).
 // Cost per move, measured (benchmarks/connect4_bot.py: gcc -O3, one thread of the shared 2-vCPU
 // project machine, positions of random games, the one-ply opponent's cost subtracted; two runs,
@@ -132,6 +136,60 @@ static int c4_minimax_column(uint64_t me, uint64_t them, int depth, Rng* rng) {
         if (b_best) return b;
     }
     return c4_order[0];  // not reached: some column has room
+}
+
+enum { C4_BOT_ONESTEP = 0, C4_BOT_MINIMAX = 1, C4_BOT_RANDOM = 2 };
+
+// A legal column drawn with the given weights (the board must have room): one RNG draw.
+static inline int c4_weighted_column(uint64_t occupied, const int weight[C4_COLS], Rng* rng) {
+    const uint64_t playable = c4_playable_cells(occupied);
+    int total = 0;
+    for (int c = 0; c < C4_COLS; c++) total += (playable & c4_column_cells(c)) ? weight[c] : 0;
+    int pick = (int)sf_rng_below(rng, (uint32_t)total);
+    for (int c = 0; c < C4_COLS; c++) {
+        if (!(playable & c4_column_cells(c))) continue;
+        pick -= weight[c];
+        if (pick < 0) return c;
+    }
+    return c4_order[0];  // not reached
+}
+
+// The column a scripted bot with discs `me` plays against `them` (the board must have room):
+//   C4_BOT_ONESTEP: a winning column if it has one, else one that blocks the other side's win in one,
+//     each tried centre first (3 2 4 1 5 0 6), else a legal column weighted 1 2 3 4 3 2 1;
+//   C4_BOT_MINIMAX: c4_minimax_column to `depth` plies;
+//   C4_BOT_RANDOM: a uniformly random legal column.
+// With probability 1 - skill a onestep or minimax move skips its lookahead and plays the weighted
+// random column instead (skill >= 1 draws nothing for it).
+static inline int c4_bot_column(uint64_t me, uint64_t them, int kind, int depth, float skill, Rng* rng) {
+    static const int centre_weight[C4_COLS] = {1, 2, 3, 4, 3, 2, 1}, uniform[C4_COLS] = {1, 1, 1, 1, 1, 1, 1};
+    const uint64_t occupied = me | them;
+    if (kind == C4_BOT_RANDOM) return c4_weighted_column(occupied, uniform, rng);
+    if (skill >= 1.0f || sf_rng_uniform(rng) < skill) {
+        if (kind == C4_BOT_MINIMAX) return c4_minimax_column(me, them, depth, rng);
+        const uint64_t playable = c4_playable_cells(occupied);
+        for (int side = 0; side < 2; side++) {  // first its own win, then the other side's to block
+            const uint64_t discs = side == 0 ? me : them;
+            for (int k = 0; k < C4_COLS; k++) {
+                const uint64_t bit = playable & c4_column_cells(c4_order[k]);
+                if (bit && c4_connects_four(discs | bit)) return c4_order[k];
+            }
+        }
+    }
+    return c4_weighted_column(occupied, centre_weight, rng);
+}
+
+// The bitboards of an observation row (connect4.h's layout: 42 cells from the top row down, +1 the
+// row's own disc, -1 the other side's): `me` the row's discs, `them` the other side's.
+static inline void c4_board_from_obs(const float* obs, uint64_t* me, uint64_t* them) {
+    *me = *them = 0;
+    for (int r = 0; r < C4_ROWS; r++)
+        for (int c = 0; c < C4_COLS; c++) {
+            const float v = obs[r * C4_COLS + c];
+            const uint64_t bit = 1ull << (7 * c + (C4_ROWS - 1 - r));
+            if (v > 0.5f) *me |= bit;
+            else if (v < -0.5f) *them |= bit;
+        }
 }
 
 #endif
