@@ -18,6 +18,7 @@
 
     python benchmarks/population.py [--members 20] [--iterations 10] [--breakout] [--ablation]
     python benchmarks/population.py --iterations 0 --steps-to-target 16
+    python benchmarks/population.py --tanh      # tanh's ways and backwards, per call
 """
 from __future__ import annotations
 
@@ -129,6 +130,32 @@ def ablation_seconds(population: str) -> float:
         return time.perf_counter() - start
 
 
+def tanh_costs(shape=(10, 1024, 64), repeats: int = 15, calls: int = 50) -> dict[str, float]:
+    """Best microseconds per call of each tanh way (and backward) on one population-sized activation,
+    one thread, interleaved repeat by repeat: torch.tanh, 2 sigmoid(2x) - 1 in four torch passes, the
+    C kernel; torch's tanh_backward against the C backward (in place)."""
+    from sailfish import _native
+
+    x = torch.randn(shape) * 3
+    y, grad = torch.tanh(x), torch.randn(shape)
+    work = x.clone()
+    ways = {
+        "torch.tanh": lambda: torch.tanh(x),
+        "4 torch passes": lambda: work.copy_(x).mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0),
+        "C tanh_ (+ a copy)": lambda: _native.tanh_(work.copy_(x).numpy()),
+        "torch tanh_backward": lambda: torch.ops.aten.tanh_backward(grad, y),
+        "C tanh_backward_ (+ a copy)": lambda: _native.tanh_backward_(work.copy_(grad).numpy(), y.numpy()),
+    }
+    best = dict.fromkeys(ways, float("inf"))
+    for _ in range(repeats):
+        for name, f in ways.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                f()
+            best[name] = min(best[name], (time.perf_counter() - start) / calls * 1e6)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=20)
@@ -139,9 +166,14 @@ def main() -> None:
                         help="N solo cartpole runs against a population of N: steps to 475 (0 = skip)")
     parser.add_argument("--step-cap", type=int, default=0,
                         help="total_steps per run with --steps-to-target (0 = cartpole's own, 150K)")
+    parser.add_argument("--tanh", action="store_true", help="only the tanh ways, per call on 10 x 1024 x 64 floats")
     args = parser.parse_args()
     print(f"cpu: {_cpu_model()}, torch {torch.__version__}, load before: {os.getloadavg()[0]:.2f}")
     torch.set_num_threads(1)
+    if args.tanh:
+        for name, us in tanh_costs().items():
+            print(f"{name:28} best {us:7.0f} us per call (10 x 1024 x 64 floats, 1 thread)")
+        return
     if args.steps_to_target:
         seeds = list(range(args.steps_to_target))
         for name, population in (("solo runs", False), (f"population of {len(seeds)}", True)):

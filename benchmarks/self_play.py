@@ -100,13 +100,23 @@ ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep}
 
 
 def league_overrides(text: str) -> dict:
-    """``KEY=VALUE,...`` -> a dict of TOML values (``pool_size=16,bots=[]``)."""
+    """``KEY=VALUE,...`` -> a dict of TOML values (``pool_size=16,bots=["onestep","random"]``): commas
+    inside brackets belong to the value."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
-    return tomllib.loads("\n".join(part.strip() for part in text.split(",") if part.strip())) if text else {}
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return tomllib.loads("\n".join(part.strip() for part in parts if part.strip()))
 
 
 def main() -> None:

@@ -210,7 +210,38 @@ def test_the_fast_tanh_matches_torch_tanh_and_its_gradient():
     (reference,) = torch.autograd.grad(torch.tanh(x), x, grad)
     torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
     small = torch.randn(3, 5)
-    assert torch.equal(tanh(small), torch.tanh(small))  # small tensors take torch's own kernel
+    torch.testing.assert_close(tanh(small), torch.tanh(small), rtol=0, atol=3e-7)
+
+
+def test_the_c_tanh_kernels_over_the_whole_float_range():
+    from sailfish.policies.activations import HAS_KERNEL, tanh_, tanh_backward_
+
+    if not HAS_KERNEL:
+        pytest.skip("the C core is not built")
+    x = torch.linspace(-40, 40, 2_000_001)
+    y = tanh_(x.clone())
+    assert (y.double() - torch.tanh(x.double())).abs().max() <= 2e-7
+    assert torch.equal(tanh_(torch.tensor([12.0, -12.0, 0.0])), torch.tensor([1.0, -1.0, 0.0]))
+    special = tanh_(torch.tensor([float("nan"), float("inf"), -float("inf")]))
+    assert special[0].isnan() and special[1] == 1 and special[2] == -1
+    grad = torch.randn(1000)
+    h = torch.rand(1000) * 2 - 1
+    torch.testing.assert_close(tanh_backward_(grad.clone(), h), grad * (1 - h * h))
+    # strided views and other dtypes take torch's own kernels
+    view = torch.randn(8, 6)[:, ::2]
+    torch.testing.assert_close(tanh_(view.clone()), torch.tanh(view), rtol=0, atol=3e-7)
+    assert torch.equal(tanh_(torch.tensor([0.5], dtype=torch.float64)), torch.tanh(torch.tensor([0.5], dtype=torch.float64)))
+
+
+def test_the_fast_tanh_runs_under_vmap_without_grad():
+    # a vmapped population's rollout: batched tensors have no plain storage for the C kernel
+    from torch.func import vmap
+
+    from sailfish.policies.activations import tanh
+
+    x = torch.randn(3, 16, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(vmap(tanh)(x), torch.tanh(x), rtol=0, atol=3e-7)
 
 
 def test_the_fast_tanh_differentiates_under_vmap():

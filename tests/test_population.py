@@ -166,9 +166,8 @@ def test_a_connect4_population_acts_and_updates_under_each_members_legal_move_ma
 
 @pytest.mark.parametrize("rows, widths", [(16, [4, 64, 64, 3]), (1024, [4, 64, 64, 3]), (300, [7, 32, 5])])
 def test_the_fused_population_mlp_gives_autograds_values_and_gradients(rows, widths):
-    # batched_mlp's hand-written backward against autograd over the same composition, on sizes that
-    # take torch.tanh (16 rows) and the fast in-place tanh (1024 rows), and another depth.
-    from sailfish.policies.activations import tanh
+    # batched_mlp's hand-written backward (and the C tanh) against torch's autograd over torch.tanh,
+    # on small and large batches and another depth.
     from sailfish.policies.fused_mlp import batched_mlp
 
     g = torch.Generator().manual_seed(0)
@@ -180,7 +179,7 @@ def test_the_fused_population_mlp_gives_autograds_values_and_gradients(rows, wid
 
     h = x
     for w, b in zip(weights[:-1], biases[:-1]):
-        h = tanh(torch.baddbmm(b.unsqueeze(1), h, w.mT))
+        h = torch.tanh(torch.baddbmm(b.unsqueeze(1), h, w.mT))
     expected = torch.baddbmm(biases[-1].unsqueeze(1), h, weights[-1].mT)
     expected_grads = torch.autograd.grad(expected, [x, *weights, *biases], upstream)
 

@@ -62,3 +62,18 @@ def test_connect4s_per_row_bots_follow_their_rules_sanitizer_clean(tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
     assert int(result.stdout.split()[1]) > 30_000, result.stdout  # positions checked
     assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_activation_kernels_are_accurate_and_sanitizer_clean(tmp_path):
+    # tanh and its backward over every length up to 257 (tests/native/activations_check.c)
+    exe = tmp_path / "activations_check"
+    flags = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
+             "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    sources = [ROOT / "tests" / "native" / "activations_check.c", NATIVE / "activations.c"]
+    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-lm"], check=True,
+                   capture_output=True, text=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
+    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr

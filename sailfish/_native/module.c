@@ -5,6 +5,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "activations.h"
 #include "advantage.h"
 #include "binding_checks.h"
 #include "vecenv.h"
@@ -399,6 +400,61 @@ static PyObject* py_compute_advantages(PyObject* self, PyObject* args, PyObject*
     Py_RETURN_NONE;
 }
 
+// ---------------------------------------------------------------- activations
+// A writable, C-contiguous float32 buffer of any shape; *count gets its number of items.
+static int get_float_array(PyObject* obj, Py_buffer* view, const char* what, Py_ssize_t* count) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: must be a writable, C-contiguous float32 array", what);
+        return -1;
+    }
+    const char* fmt = view->format ? view->format : "B";
+    while (*fmt == '@' || *fmt == '=' || *fmt == '<') fmt++;
+    if (view->itemsize != 4 || strcmp(fmt, "f") != 0 || ((uintptr_t)view->buf) % 4) {
+        PyErr_Format(PyExc_ValueError, "%s: must be float32 (got format '%s')", what, view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *count = view->len / 4;
+    return 0;
+}
+
+static PyObject* py_tanh_(PyObject* self, PyObject* arg) {
+    (void)self;
+    Py_buffer x;
+    Py_ssize_t n;
+    if (get_float_array(arg, &x, "x", &n) < 0) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    sf_tanh_inplace(x.buf, (size_t)n);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&x);
+    Py_RETURN_NONE;
+}
+
+static PyObject* py_tanh_backward_(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *grad_obj, *y_obj;
+    if (!PyArg_ParseTuple(args, "OO", &grad_obj, &y_obj)) return NULL;
+    Py_buffer grad, y;
+    Py_ssize_t n, m;
+    if (get_float_array(grad_obj, &grad, "grad", &n) < 0) return NULL;
+    if (get_float_array(y_obj, &y, "y", &m) < 0) {
+        PyBuffer_Release(&grad);
+        return NULL;
+    }
+    if (n != m) {
+        PyErr_Format(PyExc_ValueError, "tanh_backward_: grad has %zd items, y %zd", n, m);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        sf_tanh_backward_inplace(grad.buf, y.buf, (size_t)n);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&grad);
+    PyBuffer_Release(&y);
+    if (n != m) return NULL;
+    Py_RETURN_NONE;
+}
+
 // ---------------------------------------------------------------- connect4's scripted bots, per row
 static PyObject* py_connect4_bot_actions(PyObject* self, PyObject* args, PyObject* kwargs) {
     (void)self;
@@ -457,6 +513,10 @@ static PyMethodDef module_methods[] = {
      "gae_lambda, rho_clip=1, c_clip=1, masks=None, next_masks=None): GAE with V-trace clipped importance "
      "weights, in place, padding steps (masks False) transparent; arrays are [agents, horizon] (next_values, "
      "next_masks [agents]), see advantage.h"},
+    {"tanh_", py_tanh_, METH_O,
+     "tanh_(x): tanh of a writable C-contiguous float32 array, in place (max abs error 2e-7; activations.h)"},
+    {"tanh_backward_", py_tanh_backward_, METH_VARARGS,
+     "tanh_backward_(grad, y): grad *= 1 - y**2 in place, y = tanh's output (float32 arrays of one size)"},
     {"connect4_bot_actions", (PyCFunction)(void (*)(void))py_connect4_bot_actions, METH_VARARGS | METH_KEYWORDS,
      "connect4_bot_actions(observations, actions, kind, depth=4, skill=1, seed=0): connect4's scripted bot "
      "(kind 0 onestep, 1 minimax to depth plies, 2 random) playing each row of observations [rows, 49] "

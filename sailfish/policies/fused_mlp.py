@@ -11,7 +11,8 @@ The same values as composing ``torch.baddbmm`` and ``tanh`` under autograd, and 
 float rounding (``tests/test_population.py``), but cheaper on CPU, where a population's update spends
 its time (``benchmarks/population.py``):
 - the activations are made and used in place, so each layer's forward writes one tensor, not four;
-- the backward multiplies by ``1 - h^2`` in one pass over the saved outputs;
+- tanh is the C core's (``sailfish.policies.activations``), and the backward multiplies by
+  ``1 - h^2`` in place, in one pass over the saved outputs;
 - each gradient matmul is written in the operand order that runs fast for its shape. The first
   layer's weight gradient is ``(x^T g)^T``: for a 4-wide input it ran 6x faster than ``g^T x``, the
   order autograd uses (157 vs 1,015 us for 10 x 1024 samples, one thread, measured in the same run).
@@ -22,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from sailfish.policies.activations import tanh_
+from sailfish.policies.activations import tanh_, tanh_backward_
 
 
 class _BatchedMLP(torch.autograd.Function):
@@ -55,7 +56,7 @@ class _BatchedMLP(torch.autograd.Function):
             grad_b[i] = g.sum(1)
             if i > 0:
                 g = torch.bmm(g, weights[i])
-                g = torch.ops.aten.tanh_backward(g, inputs[i])  # g * (1 - h^2)
+                g = tanh_backward_(g, inputs[i])  # g * (1 - h^2), in place
             elif ctx.needs_input_grad[0]:
                 grad_x = torch.bmm(g, weights[0])
         return (grad_x if ctx.needs_input_grad[0] else None, *grad_w, *grad_b)
