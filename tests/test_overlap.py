@@ -106,3 +106,25 @@ def test_overlap_is_refused_for_populations_and_self_play():
     config = Config.load("connect4", {"env_config": {"players": 2}, "overlap_update": True, "runs_dir": ""})
     with pytest.raises(ValueError, match="overlap_update: not with self-play"):
         train_self_play(config, LeagueConfig())
+
+
+def test_gymnasiums_cartpole_learns_with_overlap_and_async_batches_on_worker_processes():
+    # A third-party env through emulation: Gymnasium's CartPole-v1 on 2 worker processes, the trainer
+    # acting on one batch of 8 rows while the workers step the other (env_batch_size < num_envs), and
+    # the next batch collected while the current one trains (overlap_update).
+    from sailfish.train.env import make_env
+
+    config = Config.load("gym:CartPole-v1", {"overlap_update": True, "backend": "multiprocessing", "num_workers": 2,
+                                             "env_batch_size": 8,
+                                             "runs_dir": "", "torch_threads": 1, "total_steps": 150_000,
+                                             "target_return": 300.0})
+    env = make_env(config)
+    try:
+        assert env.batch_size == 8 < env.num_envs
+        trainer = Trainer(env, config=config)
+        metrics = trainer.run()
+    finally:
+        env.close()
+    # random play: ~22
+    assert metrics["episode/return"] >= 300, metrics["episode/return"]
+    assert _collector_threads() == []
