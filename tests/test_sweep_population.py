@@ -87,7 +87,7 @@ def test_a_member_whose_config_is_refused_fails_while_the_others_train(tmp_path,
             "--space", str(space), "--heartbeat", "1", *SMALL]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "the search varies num_envs, which a population's members share" in out
+    assert "the search varies num_envs, which a population's members share" in out  # enqueued: as they are
     trials = load(tmp_path, "m").get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "FAIL"]
     assert "gamma: must be in [0, 1], got 1.05" in trials[1].user_attrs["error"]
@@ -98,6 +98,28 @@ def test_a_member_whose_config_is_refused_fails_while_the_others_train(tmp_path,
     assert trials[0].values[0] != trials[2].values[0]  # gamma differs between the two members
     assert "4 trials asked 4 at a time (--population), trained in populations of 2 x1, 1 x1" in out
     assert "trial 1 failed" in out
+
+
+def test_a_round_shares_its_first_trials_structural_suggestions_so_it_trains_as_one_population(tmp_path, capsys):
+    # num_envs and hidden_size are structural: without sharing, 3 trials would almost never agree on both
+    space = tmp_path / "space.toml"
+    space.write_text(PER_MEMBER_SPACE + '[sweep.num_envs]\ndistribution = "pow2"\nmin = 16\nmax = 64\n'
+                     '[sweep.hidden_size]\ndistribution = "pow2"\nmin = 32\nmax = 128\n')
+    argv = ["sweep", "cartpole", "--trials", "6", "--population", "3", "--study", "s", "--runs-dir", str(tmp_path),
+            "--space", str(space), "--heartbeat", "1", *SMALL]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "each round's first trial samples them and the others take its values" in out
+    trials = load(tmp_path, "s").get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 6
+    assert [t.user_attrs["population"] for t in trials] == [[0, 1, 2]] * 3 + [[3, 4, 5]] * 3
+    for round_ in (trials[:3], trials[3:]):
+        assert len({(t.params["log2_num_envs"], t.params["log2_hidden_size"]) for t in round_}) == 1
+        assert len({t.params["lr"] for t in round_}) == 3  # the per-member keys are still searched
+    # the study records the searched distributions, not the shared values as points
+    assert trials[1].distributions["log2_num_envs"].low == 4 and trials[1].distributions["log2_num_envs"].high == 6
+    assert not load(tmp_path, "s").get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert "6 trials asked 3 at a time (--population), trained in populations of 3 x2" in out
 
 
 def _both_trials_training(db: Path, runs: Path) -> bool:

@@ -102,8 +102,8 @@ def print_structural_note(settings) -> None:
     apart = structural_keys(space)
     if apart:
         print(f"--population {settings.population}: the search varies {', '.join(apart)}, which a population's "
-              "members share, so trials that differ in them train apart, one after another; fix them with "
-              "--set KEY=VALUE (or --space) to train K at once")
+              "members share: each round's first trial samples them and the others take its values (the next "
+              "round samples them afresh); trials you enqueued train as they are, apart where they differ")
 
 
 def run(args: argparse.Namespace) -> int:

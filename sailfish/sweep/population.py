@@ -5,7 +5,12 @@ suggestions apart), builds each one's config from its suggestions as a solo tria
 trials whose configs share their structure (``sailfish.train.config.structure_key``: inside a
 population only the ``PER_MEMBER`` keys may differ, e.g. ``lr``, ``gamma``, ``clip_coef``) and
 trains each group as one population, the groups one after another; a group of one trains exactly as
-a solo trial (``study.train_solo``, pruning included). Each trial is told its own member's objective,
+a solo trial (``study.train_solo``, pruning included). When the search varies structural keys too
+(``num_envs``, ``hidden_size``, ...), the round's first trial samples them and the other K - 1 take
+its values (each asked as an enqueued partial trial, so the sampler still suggests the rest and the
+study records the searched distributions); the next round samples them afresh. So every round
+trains as one population, unless the study already had trials waiting (enqueued by the user: those
+are asked as they are). Each trial is told its own member's objective,
 the pair a solo trial reports: the final score over its final episode window, and its training
 wallclock, which for a member is its population's seconds (until the end, or until the member
 reached ``target_return``), so wallclocks compare among trials trained K at a time.
@@ -42,6 +47,22 @@ def structural_keys(space) -> list[str]:
     return [key for key in space if key not in PER_MEMBER]
 
 
+def _param_names(space, keys) -> set[str]:
+    """Optuna's parameter names for search keys (a ``pow2`` key is searched as ``log2_<key>``)."""
+    return {f"log2_{key}" if space[key].distribution == "pow2" else key for key in keys}
+
+
+def _ask(study, shared: dict[str, Any]):
+    """``study.ask()``, its structural parameters fixed to ``shared`` (an enqueued partial trial,
+    which the next ``ask`` takes) unless the study already has trials waiting (the user's enqueued
+    ones go first, as they are)."""
+    optuna = require("optuna", SWEEP)
+
+    if shared and not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+        study.enqueue_trial(shared, skip_if_exists=False)
+    return study.ask()
+
+
 def population_line(trials) -> str | None:
     """How trials asked K at a time (``--population K``) were trained, or None when none were."""
     asked = [t for t in trials if t.user_attrs.get("population_asked")]
@@ -76,14 +97,16 @@ def population_round(study, settings: SweepSettings, space, size: int) -> int:
         study.tell(trial, values, state=state, skip_if_finished=True)
 
     try:
-        for _ in range(size):
+        members = []
+        shared: dict[str, Any] = {}  # the round's structural suggestions, taken from its first trial
+        for i in range(size):
             with warnings.catch_warnings():  # "heartbeat ... with Study.optimize": _Heartbeats beats for ask
                 warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                asked.append(study.ask())
+                asked.append(_ask(study, shared if i > 0 else {}))
             beats.add(asked[-1])
-        beats.start(settings.heartbeat)
-        members = []
-        for trial in asked:
+            if i == 0:
+                beats.start(settings.heartbeat)
+            trial = asked[-1]
             try:
                 claim(trial, settings)
             except optuna.TrialPruned:
@@ -91,6 +114,9 @@ def population_round(study, settings: SweepSettings, space, size: int) -> int:
                 continue
             trial.set_user_attr("population_asked", settings.population)
             params = suggest(trial, space)
+            if i == 0:
+                shared = {name: value for name, value in trial.params.items()
+                          if name in _param_names(space, structural_keys(space))}
             try:
                 members.append((trial, params, trial_config(trial, settings, params)))
             except ValueError as e:
