@@ -11,15 +11,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NATIVE = ROOT / "sailfish" / "_native"
+SANITIZE = ["-O1", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_every_env_survives_a_million_sanitized_steps(tmp_path):
     exe = tmp_path / "fuzz_envs"
-    flags = ["-O1", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-             "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
     sources = [ROOT / "tests" / "native" / "fuzz_envs.c", NATIVE / "vecenv.c", NATIVE / "registry.c"]
-    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-pthread", "-lm"],
+    subprocess.run(["gcc", *SANITIZE, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-pthread", "-lm"],
                    check=True, capture_output=True, text=True)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
     result = subprocess.run([str(exe), "1000000"], capture_output=True, text=True, env=env, timeout=600)
@@ -34,46 +34,34 @@ def test_every_env_survives_a_million_sanitized_steps(tmp_path):
     assert all(n >= 1_000_000 for n in steps.values()), steps
 
 
+def run_sanitized_driver(tmp_path, driver: str, sources=(), timeout: float = 120) -> str:
+    """Build ``tests/native/<driver>.c`` (with ``sources`` of the C core) under ASan and UBSan, run it,
+    and return what it printed after "ok " (it prints that and exits 0, else names the broken rule)."""
+    exe = tmp_path / driver
+    files = [ROOT / "tests" / "native" / f"{driver}.c", *(NATIVE / name for name in sources)]
+    subprocess.run(["gcc", *SANITIZE, f"-I{NATIVE}", *map(str, files), "-o", str(exe), "-lm"], check=True,
+                   capture_output=True, text=True)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
+    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=timeout)
+    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
+    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+    return result.stdout[3:].strip()
+
+
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_the_advantage_kernel_is_sanitizer_clean(tmp_path):
     # every small shape, with and without padding masks (tests/native/advantage_check.c)
-    exe = tmp_path / "advantage_check"
-    flags = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
-             "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-    sources = [ROOT / "tests" / "native" / "advantage_check.c", NATIVE / "advantage.c"]
-    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-lm"], check=True,
-                   capture_output=True, text=True)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
-    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
-    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+    run_sanitized_driver(tmp_path, "advantage_check", ["advantage.c"])
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_connect4s_per_row_bots_follow_their_rules_sanitizer_clean(tmp_path):
     # what sailfish._native.connect4_bot_actions runs per row (tests/native/connect4_bot_check.c)
-    exe = tmp_path / "connect4_bot_check"
-    flags = ["-O1", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
-             "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-    subprocess.run(["gcc", *flags, f"-I{NATIVE}", str(ROOT / "tests" / "native" / "connect4_bot_check.c"), "-o",
-                    str(exe), "-lm"], check=True, capture_output=True, text=True)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
-    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
-    assert int(result.stdout.split()[1]) > 30_000, result.stdout  # positions checked
-    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+    positions = run_sanitized_driver(tmp_path, "connect4_bot_check", timeout=300)
+    assert int(positions) > 30_000
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_the_activation_kernels_are_accurate_and_sanitizer_clean(tmp_path):
     # tanh and its backward over every length up to 257 (tests/native/activations_check.c)
-    exe = tmp_path / "activations_check"
-    flags = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
-             "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-    sources = [ROOT / "tests" / "native" / "activations_check.c", NATIVE / "activations.c"]
-    subprocess.run(["gcc", *flags, f"-I{NATIVE}", *map(str, sources), "-o", str(exe), "-lm"], check=True,
-                   capture_output=True, text=True)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
-    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0 and result.stdout.startswith("ok "), result.stdout + result.stderr
-    assert "runtime error" not in result.stderr and "Sanitizer" not in result.stderr, result.stderr
+    run_sanitized_driver(tmp_path, "activations_check", ["activations.c"])

@@ -11,7 +11,8 @@
   (ablation and sweep workers): a small policy still gets one thread, a big one n.
 - ``keep_freed_memory()``: glibc's malloc hands large freed blocks back to the kernel, so every
   update's activations (a population's are megabytes each) come back as fresh pages that fault in
-  one by one; keeping them for reuse made a cartpole population of 10 train ~15-25% faster.
+  one by one; keeping them for reuse made a cartpole population of 10 train 12-26% faster (BENCHMARKS.md,
+  session 6).
 """
 from __future__ import annotations
 
