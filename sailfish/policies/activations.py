@@ -57,14 +57,14 @@ def tanh_backward_(grad: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class _Tanh(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
-        y = tanh_(x.clone())
+        y = tanh_(x.clone(memory_format=torch.contiguous_format))
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return tanh_backward_(grad.contiguous().clone(), y)
+        return tanh_backward_(grad.clone(memory_format=torch.contiguous_format), y)  # one copy, then in place
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
@@ -75,4 +75,4 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
         # Under torch.func.vmap (a population's policies other than the plain MLP) requires_grad is
         # False on the batched input while autograd still records, and would see the in-place passes.
         return _Tanh.apply(x) if x.requires_grad else torch.tanh(x)
-    return tanh_(x.clone())
+    return tanh_(x.clone(memory_format=torch.contiguous_format))

@@ -26,17 +26,23 @@ import torch
 from sailfish.policies.activations import tanh_, tanh_backward_
 
 
+def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``."""
+    hidden = []
+    h = x
+    for W, b in zip(weights[:-1], biases[:-1]):
+        h = tanh_(torch.baddbmm(b.unsqueeze(1), h, W.mT))
+        hidden.append(h)
+    return torch.baddbmm(biases[-1].unsqueeze(1), h, weights[-1].mT), hidden
+
+
 class _BatchedMLP(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, *params):
         n = len(params) // 2
         weights, biases = params[:n], params[n:]
-        hidden = []
-        h = x
-        for W, b in zip(weights[:-1], biases[:-1]):
-            h = tanh_(torch.baddbmm(b.unsqueeze(1), h, W.mT))
-            hidden.append(h)
-        out = torch.baddbmm(biases[-1].unsqueeze(1), h, weights[-1].mT)
+        out, hidden = mlp_forward(x, weights, biases)
         ctx.save_for_backward(x, *weights, *hidden)
         ctx.num_layers = n
         return out

@@ -24,8 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from sailfish.policies.activations import tanh_
-from sailfish.policies.fused_mlp import batched_mlp
+from sailfish.policies.fused_mlp import batched_mlp, mlp_forward
 from sailfish.policies.models import MLP, Policy
 
 
@@ -127,12 +126,8 @@ class StackedPolicy(nn.Module):
             x = x * self._scale
         weights = [self.stacked(f"{name}.weight") for name in self._linears]
         biases = [self.stacked(f"{name}.bias") for name in self._linears]
-        if torch.is_grad_enabled():  # the update: one autograd node for the whole MLP
-            out = batched_mlp(x, weights, biases)
-        else:  # a rollout's forward
-            for w, b in zip(weights[:-1], biases[:-1]):
-                x = tanh_(torch.baddbmm(b.unsqueeze(1), x, w.mT))
-            out = torch.baddbmm(biases[-1].unsqueeze(1), x, weights[-1].mT)
+        # the update: one autograd node for the whole MLP; a rollout: the same forward, nothing kept
+        out = batched_mlp(x, weights, biases) if torch.is_grad_enabled() else mlp_forward(x, weights, biases)[0]
         return out[..., :self._num_params], out[..., self._num_params]
 
     def initial_state(self, batch: int, device) -> None:

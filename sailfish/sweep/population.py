@@ -47,11 +47,6 @@ def structural_keys(space) -> list[str]:
     return [key for key in space if key not in PER_MEMBER]
 
 
-def _param_names(space, keys) -> set[str]:
-    """Optuna's parameter names for search keys (a ``pow2`` key is searched as ``log2_<key>``)."""
-    return {f"log2_{key}" if space[key].distribution == "pow2" else key for key in keys}
-
-
 def _ask(study, shared: dict[str, Any]):
     """``study.ask()``, its structural parameters fixed to ``shared`` (an enqueued partial trial,
     which the next ``ask`` takes) unless the study already has trials waiting (the user's enqueued
@@ -115,8 +110,8 @@ def population_round(study, settings: SweepSettings, space, size: int) -> int:
             trial.set_user_attr("population_asked", settings.population)
             params = suggest(trial, space)
             if i == 0:
-                shared = {name: value for name, value in trial.params.items()
-                          if name in _param_names(space, structural_keys(space))}
+                names = {space[key].param_name for key in structural_keys(space)}
+                shared = {name: value for name, value in trial.params.items() if name in names}
             try:
                 members.append((trial, params, trial_config(trial, settings, params)))
             except ValueError as e:

@@ -34,10 +34,15 @@ class Dimension:
     high: float
     integer: bool
 
+    @property
+    def param_name(self) -> str:
+        """The Optuna parameter this key is searched as (a ``pow2`` key: its exponent, ``log2_<key>``)."""
+        return f"log2_{self.key}" if self.distribution == "pow2" else self.key
+
     def suggest(self, trial) -> Any:
         """The value an Optuna trial proposes for this key."""
         if self.distribution == "pow2":
-            exp = trial.suggest_int(f"log2_{self.key}", int(math.log2(self.low)), int(math.log2(self.high)))
+            exp = trial.suggest_int(self.param_name, int(math.log2(self.low)), int(math.log2(self.high)))
             trial.set_user_attr(self.key, 2 ** exp)
             return 2 ** exp
         log = self.distribution == "log"
