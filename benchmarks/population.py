@@ -19,6 +19,7 @@
     python benchmarks/population.py [--members 20] [--iterations 10] [--breakout] [--ablation]
     python benchmarks/population.py --iterations 0 --steps-to-target 16
     python benchmarks/population.py --tanh      # tanh's ways and backwards, per call
+    python benchmarks/population.py --mlp       # the population MLP's forward + backward: C kernel vs torch
 """
 from __future__ import annotations
 
@@ -156,6 +157,37 @@ def tanh_costs(shape=(10, 1024, 64), repeats: int = 15, calls: int = 50) -> dict
     return best
 
 
+def mlp_costs(members: int = 10, rows: int = 1024, widths=(4, 64, 64, 3), repeats: int = 20) -> dict[str, float]:
+    """Best milliseconds of one forward + backward of ``fused_mlp.batched_mlp`` (cartpole's policy
+    shape, a K = 10 minibatch), one thread, interleaved repeat by repeat: the C kernel
+    (``_native.mlp_forward`` / ``mlp_backward``) against the torch path (baddbmm, bmm, the C tanh)."""
+    from sailfish.policies import fused_mlp
+    from sailfish.train.hardware import keep_freed_memory
+
+    keep_freed_memory()  # as the trainer does: freed activations stay in the heap, warm
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(members, rows, widths[0], generator=g)
+    weights = [(torch.randn(members, o, i, generator=g) / i ** 0.5).requires_grad_() for i, o in zip(widths, widths[1:])]
+    biases = [torch.zeros(members, o).requires_grad_() for o in widths[1:]]
+    upstream = torch.randn(members, rows, widths[-1], generator=g)
+
+    def step():
+        torch.autograd.grad(fused_mlp.batched_mlp(x, weights, biases), [*weights, *biases], upstream)
+
+    best = {"C kernel": float("inf"), "torch": float("inf")}
+    kernel = fused_mlp.HAS_KERNEL
+    try:
+        for _ in range(repeats):
+            for name in best:
+                fused_mlp.HAS_KERNEL = kernel and name == "C kernel"
+                start = time.perf_counter()
+                step()
+                best[name] = min(best[name], (time.perf_counter() - start) * 1e3)
+    finally:
+        fused_mlp.HAS_KERNEL = kernel
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=20)
@@ -167,12 +199,25 @@ def main() -> None:
     parser.add_argument("--step-cap", type=int, default=0,
                         help="total_steps per run with --steps-to-target (0 = cartpole's own, 150K)")
     parser.add_argument("--tanh", action="store_true", help="only the tanh ways, per call on 10 x 1024 x 64 floats")
+    parser.add_argument("--mlp", action="store_true",
+                        help="only the population MLP's forward + backward, the C kernel against torch's ops")
     args = parser.parse_args()
     print(f"cpu: {_cpu_model()}, torch {torch.__version__}, load before: {os.getloadavg()[0]:.2f}")
     torch.set_num_threads(1)
     if args.tanh:
         for name, us in tanh_costs().items():
             print(f"{name:28} best {us:7.0f} us per call (10 x 1024 x 64 floats, 1 thread)")
+        return
+    if args.mlp:
+        config = Config.load("cartpole")
+        h = config.hidden_size
+        flops = 3 * 2 * (4 * h + h * h + h * 3)  # a sample's forward + backward (backward ~2x forward)
+        costs = mlp_costs()
+        peak = batched_matmul_peak(10, config.minibatch_size, config.hidden_size)
+        for name, ms in costs.items():
+            print(f"{name:9} forward + backward, 10 x 1024 samples of 4-64-64-3: best {ms:.2f} ms "
+                  f"({flops * 10 * 1024 / ms / 1e6:.1f} GFLOP/s)")
+        print(f"torch / C: {costs['torch'] / costs['C kernel']:.2f}x; batched matmul peak here {peak:.1f} GFLOP/s")
         return
     if args.steps_to_target:
         seeds = list(range(args.steps_to_target))

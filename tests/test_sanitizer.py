@@ -65,3 +65,10 @@ def test_connect4s_per_row_bots_follow_their_rules_sanitizer_clean(tmp_path):
 def test_the_activation_kernels_are_accurate_and_sanitizer_clean(tmp_path):
     # tanh and its backward over every length up to 257 (tests/native/activations_check.c)
     run_sanitized_driver(tmp_path, "activations_check", ["activations.c"])
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_fused_mlp_kernel_is_exact_to_float_rounding_and_sanitizer_clean(tmp_path):
+    # forward and backward of several widths and row counts against double precision (tests/native/mlp_check.c)
+    networks = run_sanitized_driver(tmp_path, "mlp_check", ["mlp.c", "activations.c"])
+    assert int(networks) == 108

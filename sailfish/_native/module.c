@@ -7,6 +7,7 @@
 
 #include "activations.h"
 #include "advantage.h"
+#include "mlp.h"
 #include "binding_checks.h"
 #include "vecenv.h"
 #include "envs/connect4_bot.h"
@@ -455,6 +456,177 @@ static PyObject* py_tanh_backward_(PyObject* self, PyObject* args) {
     Py_RETURN_NONE;
 }
 
+// ---------------------------------------------------------------- the fused MLP (mlp.h)
+#define SF_MLP_MAX_LAYERS 64
+
+// The buffers of one call, released together.
+typedef struct {
+    Py_buffer views[4 * SF_MLP_MAX_LAYERS + 4];
+    int count;
+} MlpBuffers;
+
+static void mlp_release(MlpBuffers* b) {
+    for (int i = 0; i < b->count; i++) PyBuffer_Release(&b->views[i]);
+    b->count = 0;
+}
+
+// A float32 buffer of shape want[0..ndim) (each a size); its memory, or NULL with an error set.
+static float* mlp_array(MlpBuffers* b, PyObject* obj, const char* what, int index, int ndim, const Py_ssize_t* want) {
+    Py_buffer* view = &b->views[b->count];
+    Py_ssize_t count;
+    char name[64];
+    if (index >= 0) snprintf(name, sizeof name, "%s[%d]", what, index);
+    else snprintf(name, sizeof name, "%s", what);
+    if (get_float_array(obj, view, name, &count) < 0) return NULL;
+    b->count++;
+    int ok = view->ndim == ndim;
+    for (int d = 0; ok && d < ndim; d++) ok = view->shape[d] == want[d];
+    if (!ok) {
+        char got[128] = "", expected[128] = "";
+        for (int d = 0; d < view->ndim && d < 6; d++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zd", d ? ", " : "", view->shape[d]);
+        for (int d = 0; d < ndim; d++)
+            snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%zd", d ? ", " : "", want[d]);
+        PyErr_Format(PyExc_ValueError, "mlp: %s has shape [%s], expected [%s]", name, got, expected);
+        return NULL;
+    }
+    return view->buf;
+}
+
+// The arrays of a sequence argument, each checked by shape(i) into want.
+static PyObject* mlp_sequence(PyObject* obj, const char* what, Py_ssize_t expected) {
+    PyObject* seq = PySequence_Fast(obj, "mlp: expected a list of arrays");
+    if (!seq) return NULL;
+    if (PySequence_Fast_GET_SIZE(seq) != expected) {
+        PyErr_Format(PyExc_ValueError, "mlp: %s has %zd arrays, expected %zd", what, PySequence_Fast_GET_SIZE(seq), expected);
+        Py_DECREF(seq);
+        return NULL;
+    }
+    return seq;
+}
+
+// Shape from x [K, B, w0] and weights[i] [K, w_{i+1}, w_i]; fills widths, returns the layer count or -1.
+static int mlp_shape(PyObject* x_obj, PyObject* weights_obj, SfMlpShape* shape, int* widths) {
+    Py_buffer view;
+    Py_ssize_t count;
+    if (get_float_array(x_obj, &view, "x", &count) < 0) return -1;
+    if (view.ndim != 3) {
+        PyErr_Format(PyExc_ValueError, "mlp: x must be [members, rows, inputs], got %d dimensions", view.ndim);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    Py_ssize_t K = view.shape[0], B = view.shape[1], w0 = view.shape[2];
+    PyBuffer_Release(&view);
+    Py_ssize_t n = PySequence_Check(weights_obj) ? PySequence_Size(weights_obj) : -1;
+    if (n < 1 || n > SF_MLP_MAX_LAYERS) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "mlp: weights must be a list of 1 to %d arrays", SF_MLP_MAX_LAYERS);
+        return -1;
+    }
+    if (K > INT_MAX || B > INT_MAX || w0 > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "mlp: x is too large");
+        return -1;
+    }
+    widths[0] = (int)w0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject* item = PySequence_GetItem(weights_obj, i);
+        if (!item) return -1;
+        int rc = get_float_array(item, &view, "weights", &count);
+        Py_DECREF(item);
+        if (rc < 0) return -1;
+        int ok = view.ndim == 3 && view.shape[0] == K && view.shape[2] == widths[i] && view.shape[1] <= INT_MAX && view.shape[1] > 0;
+        widths[i + 1] = ok ? (int)view.shape[1] : 0;
+        PyBuffer_Release(&view);
+        if (!ok) {
+            PyErr_Format(PyExc_ValueError, "mlp: weights[%zd] must be [%zd, outputs, %d] (members, outputs, inputs)", i, K, widths[i]);
+            return -1;
+        }
+    }
+    shape->members = (int)K;
+    shape->rows = (int)B;
+    shape->layers = (int)n;
+    shape->widths = widths;
+    return (int)n;
+}
+
+// Parses the layer lists of one call into pointers; returns 0 or -1 with an error set.
+static int mlp_layer_arrays(MlpBuffers* b, PyObject* obj, const char* what, const SfMlpShape* s, int first, int count,
+                            int kind, float** into) {
+    PyObject* seq = mlp_sequence(obj, what, count);
+    if (!seq) return -1;
+    for (int j = 0; j < count; j++) {
+        const int i = first + j;  // the layer
+        Py_ssize_t want[3] = {s->members, 0, 0};
+        int ndim = 3;
+        if (kind == 0) want[1] = s->widths[i + 1], want[2] = s->widths[i];  // a weight
+        else if (kind == 1) want[1] = s->widths[i + 1], ndim = 2;         // a bias
+        else want[1] = s->rows, want[2] = s->widths[i + 1];                // an activation
+        into[j] = mlp_array(b, PySequence_Fast_GET_ITEM(seq, j), what, j, ndim, want);
+        if (!into[j]) {
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+static PyObject* py_mlp_forward(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *w_obj, *b_obj, *h_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &h_obj, &out_obj)) return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    if (n < 0) return NULL;
+    MlpBuffers b = {.count = 0};
+    float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS], *hidden[SF_MLP_MAX_LAYERS];
+    Py_ssize_t xs[3] = {s.members, s.rows, widths[0]}, os[3] = {s.members, s.rows, widths[n]};
+    float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
+    float* out = x ? mlp_array(&b, out_obj, "out", -1, 3, os) : NULL;
+    if (!out || mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) < 0 ||
+        mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) < 0 ||
+        mlp_layer_arrays(&b, h_obj, "hidden", &s, 0, n - 1, 2, hidden) < 0) {
+        mlp_release(&b);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sf_mlp_forward(&s, x, (const float* const*)weights, (const float* const*)biases, hidden, out);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject* py_mlp_backward(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *w_obj, *h_obj, *g_obj, *gw_obj, *gb_obj;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &x_obj, &w_obj, &h_obj, &g_obj, &gw_obj, &gb_obj)) return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    if (n < 0) return NULL;
+    MlpBuffers b = {.count = 0};
+    float *weights[SF_MLP_MAX_LAYERS], *hidden[SF_MLP_MAX_LAYERS], *grad_w[SF_MLP_MAX_LAYERS], *grad_b[SF_MLP_MAX_LAYERS];
+    Py_ssize_t xs[3] = {s.members, s.rows, widths[0]}, gs[3] = {s.members, s.rows, widths[n]};
+    float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
+    float* grad_out = x ? mlp_array(&b, g_obj, "grad_out", -1, 3, gs) : NULL;
+    if (!grad_out || mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) < 0 ||
+        mlp_layer_arrays(&b, h_obj, "hidden", &s, 0, n - 1, 2, hidden) < 0 ||
+        mlp_layer_arrays(&b, gw_obj, "grad_weights", &s, 0, n, 0, grad_w) < 0 ||
+        mlp_layer_arrays(&b, gb_obj, "grad_biases", &s, 0, n, 1, grad_b) < 0) {
+        mlp_release(&b);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sf_mlp_backward(&s, x, (const float* const*)weights, (const float* const*)hidden, grad_out, grad_w, grad_b);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 // ---------------------------------------------------------------- connect4's scripted bots, per row
 static PyObject* py_connect4_bot_actions(PyObject* self, PyObject* args, PyObject* kwargs) {
     (void)self;
@@ -517,6 +689,13 @@ static PyMethodDef module_methods[] = {
      "tanh_(x): tanh of a writable C-contiguous float32 array, in place (max abs error 2e-7; activations.h)"},
     {"tanh_backward_", py_tanh_backward_, METH_VARARGS,
      "tanh_backward_(grad, y): grad *= 1 - y**2 in place, y = tanh's output (float32 arrays of one size)"},
+    {"mlp_forward", py_mlp_forward, METH_VARARGS,
+     "mlp_forward(x, weights, biases, hidden, out): K members' tanh MLPs at once (mlp.h): x [K, B, w0], "
+     "weights[i] [K, w_i+1, w_i], biases[i] [K, w_i+1]; writes hidden[i] [K, B, w_i+1] (the n - 1 tanh "
+     "outputs) and out [K, B, w_n]; float32 C-contiguous arrays"},
+    {"mlp_backward", py_mlp_backward, METH_VARARGS,
+     "mlp_backward(x, weights, hidden, grad_out, grad_weights, grad_biases): the gradients of mlp_forward's "
+     "out, given grad_out [K, B, w_n], into grad_weights[i] and grad_biases[i] (overwritten; mlp.h)"},
     {"connect4_bot_actions", (PyCFunction)(void (*)(void))py_connect4_bot_actions, METH_VARARGS | METH_KEYWORDS,
      "connect4_bot_actions(observations, actions, kind, depth=4, skill=1, seed=0): connect4's scripted bot "
      "(kind 0 onestep, 1 minimax to depth plies, 2 random) playing each row of observations [rows, 49] "

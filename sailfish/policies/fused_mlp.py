@@ -16,6 +16,12 @@ its time (``benchmarks/population.py``):
 - each gradient matmul is written in the operand order that runs fast for its shape. The first
   layer's weight gradient is ``(x^T g)^T``: for a 4-wide input it ran 6x faster than ``g^T x``, the
   order autograd uses (157 vs 1,015 us for 10 x 1024 samples, one thread, measured in the same run).
+
+Where the C core is built and torch runs on one thread (a population's usual layout: one process per
+core), the forward and the backward are each one call of ``_native.mlp_forward`` / ``mlp_backward``
+(``sailfish/_native/mlp.h``): a block of rows goes through every layer while it is in cache, through a
+register-tiled matmul, with bias and tanh done on the block. On more threads the torch path above
+runs, whose batched matmuls use every thread. ``python benchmarks/population.py --mlp`` measures both.
 """
 from __future__ import annotations
 
@@ -25,10 +31,45 @@ import torch
 
 from sailfish.policies.activations import tanh_, tanh_backward_
 
+try:
+    from sailfish import _native
+except ImportError:  # docs and pure-Python tests without the build
+    _native = None
+
+HAS_KERNEL = _native is not None and hasattr(_native, "mlp_forward")
+
+
+def _arrays(tensors: Sequence[torch.Tensor]):
+    """The tensors' memory as NumPy arrays when the C kernel takes them all (plain contiguous CPU
+    float32 tensors; torch on one thread), else None."""
+    if not HAS_KERNEL or torch.get_num_threads() != 1:
+        return None
+    arrays = []
+    for t in tensors:
+        if t.device.type != "cpu" or t.dtype != torch.float32 or not t.is_contiguous():
+            return None
+        try:
+            arrays.append(t.detach().numpy())
+        except (RuntimeError, TypeError):  # a tensor without plain storage (vmap's batched tensors)
+            return None
+    return arrays
+
+
+def _native_forward(x, weights, biases, arrays) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    n = len(weights)
+    K, B = x.shape[0], x.shape[1]
+    hidden = [x.new_empty(K, B, w.shape[1]) for w in weights[:-1]]
+    out = x.new_empty(K, B, weights[-1].shape[1])
+    _native.mlp_forward(arrays[0], arrays[1:n + 1], arrays[n + 1:], [h.numpy() for h in hidden], out.numpy())
+    return out, hidden
+
 
 def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``."""
+    arrays = _arrays([x, *weights, *biases])
+    if arrays is not None:
+        return _native_forward(x, weights, biases, arrays)
     hidden = []
     h = x
     for W, b in zip(weights[:-1], biases[:-1]):
@@ -55,6 +96,13 @@ class _BatchedMLP(torch.autograd.Function):
         inputs = (x, *hidden)  # the input of each layer
         grad_w, grad_b = [None] * n, [None] * n
         g = grad_out.contiguous()
+        arrays = None if ctx.needs_input_grad[0] else _arrays([x, *weights, *hidden, g])
+        if arrays is not None:  # the C kernel (it leaves out the input's gradient)
+            grad_w = [torch.empty_like(w) for w in weights]
+            grad_b = [w.new_empty(w.shape[:2]) for w in weights]
+            _native.mlp_backward(arrays[0], arrays[1:n + 1], arrays[n + 1:-1], arrays[-1],
+                                 [t.numpy() for t in grad_w], [t.numpy() for t in grad_b])
+            return (None, *grad_w, *grad_b)
         for i in reversed(range(n)):
             inp = inputs[i]
             # [K, out, in]: the narrow operand on the left (see the module docstring)

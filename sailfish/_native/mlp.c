@@ -1,0 +1,260 @@
+// mlp.c: see mlp.h.
+#include "mlp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+
+// GCC on x86-64 Linux: an AVX2 + FMA clone of the matmul driver beside the baseline, chosen at load,
+// with a * b + c contracted to FMA. Elsewhere the same C, compiled as the rest.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SF_GEMM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+#else
+#define SF_GEMM_KERNEL
+#endif
+
+#define SF_ROW_BLOCK 96  // rows taken through every layer together: a 96 x 64 activation is 24 KB
+#define SF_PAD 16        // packed operands are padded to whole 16-float column tiles
+
+static inline int pad16(int n) { return (n + SF_PAD - 1) / SF_PAD * SF_PAD; }
+
+// ---------------------------------------------------------------- the matmul kernel
+// C[m, j] = init[j] + sum_p A(m, p) B[p, j] (accumulate: C[m, j] += the sum), for m < M, j < N;
+// A(m, p) = a[m * sam + p * sap] (any strides: rows of an activation or, transposed, its columns);
+// B row-major with ldb, readable (finite or not, unused) up to column pad16(N); init NULL or pad16(N)
+// readable. The output is computed in tiles of up to 6 rows x 16 columns held in registers.
+#if defined(__GNUC__)
+// sf_load8 returns an 8-float vector; it is always inlined, so the calling convention the warning
+// is about never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float sf_v8 __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) sf_v8 sf_load8(const float* p) { sf_v8 v; memcpy(&v, p, sizeof v); return v; }
+
+// Store the first nc (<= 8 * nv) columns of a tile row, adding what is there when accumulating.
+static inline __attribute__((always_inline)) void sf_store_row(float* c, const sf_v8* t0, const sf_v8* t1, int nv, int nc, int accumulate) {
+    sf_v8 v0 = *t0, v1 = *t1;
+    if (nc == 8 * nv) {
+        if (accumulate) v0 += sf_load8(c);
+        memcpy(c, &v0, sizeof v0);
+        if (nv == 2) {
+            if (accumulate) v1 += sf_load8(c + 8);
+            memcpy(c + 8, &v1, sizeof v1);
+        }
+        return;
+    }
+    float t[16];
+    memcpy(t, &v0, sizeof v0);
+    memcpy(t + 8, &v1, sizeof v1);
+    for (int j = 0; j < nc; j++) c[j] = accumulate ? c[j] + t[j] : t[j];
+}
+
+#define SF_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define SF_ROWS4(X) X(0) X(1) X(2) X(3)
+#define SF_ROWS2(X) X(0) X(1)
+#define SF_ROWS1(X) X(0)
+#define SF_TILE_DECL(r) sf_v8 c##r##0 = i0, c##r##1 = i1; const float* a##r = a + (r) * sam;
+#define SF_TILE_FMA2(r) { const float s = a##r[p * sap]; c##r##0 += b0 * s; c##r##1 += b1 * s; }
+#define SF_TILE_FMA1(r) { const float s = a##r[p * sap]; c##r##0 += b0 * s; }
+#define SF_TILE_STORE(r) sf_store_row(c + (r) * ldc, &c##r##0, &c##r##1, nv, nc, accumulate);
+
+// One tile of ROWS rows x 8 * NV columns; written out per row count so its accumulators are
+// registers (an array indexed by a runtime row count spilled to the stack and ran at half speed).
+#define SF_DEFINE_TILE(NAME, ROWS, NV, FMA)                                                           \
+    static inline __attribute__((always_inline)) void NAME(                                           \
+        int k, const float* a, long sam, long sap, const float* b, long ldb, float* c, long ldc,      \
+        int nc, const float* init, int accumulate) {                                                  \
+        const int nv = NV;                                                                            \
+        sf_v8 i0 = {0}, i1 = {0};                                                                     \
+        if (init) {                                                                                   \
+            i0 = sf_load8(init);                                                                      \
+            if (nv == 2) i1 = sf_load8(init + 8);                                                     \
+        }                                                                                             \
+        ROWS(SF_TILE_DECL)                                                                            \
+        for (int p = 0; p < k; p++) {                                                                 \
+            const sf_v8 b0 = sf_load8(b + p * ldb);                                                   \
+            const sf_v8 b1 = nv == 2 ? sf_load8(b + p * ldb + 8) : i1;                                \
+            (void)b1;                                                                                 \
+            ROWS(FMA)                                                                                 \
+        }                                                                                             \
+        ROWS(SF_TILE_STORE)                                                                           \
+    }
+
+SF_DEFINE_TILE(sf_tile6x16, SF_ROWS6, 2, SF_TILE_FMA2)
+SF_DEFINE_TILE(sf_tile4x16, SF_ROWS4, 2, SF_TILE_FMA2)
+SF_DEFINE_TILE(sf_tile2x16, SF_ROWS2, 2, SF_TILE_FMA2)
+SF_DEFINE_TILE(sf_tile1x16, SF_ROWS1, 2, SF_TILE_FMA2)
+SF_DEFINE_TILE(sf_tile6x8, SF_ROWS6, 1, SF_TILE_FMA1)
+SF_DEFINE_TILE(sf_tile4x8, SF_ROWS4, 1, SF_TILE_FMA1)
+SF_DEFINE_TILE(sf_tile2x8, SF_ROWS2, 1, SF_TILE_FMA1)
+SF_DEFINE_TILE(sf_tile1x8, SF_ROWS1, 1, SF_TILE_FMA1)
+
+#define SF_TILE_ARGS k, a + m * sam, sam, sap, b + n, ldb, c + m * ldc + n, ldc, nc, init ? init + n : NULL, accumulate
+
+SF_GEMM_KERNEL
+static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
+                    float* c, long ldc, const float* init, int accumulate) {
+    for (int n = 0; n < N; n += 16) {
+        const int nc = N - n < 16 ? N - n : 16;
+        int m = 0;
+        if (nc > 8) {
+            for (; m + 6 <= M; m += 6) sf_tile6x16(SF_TILE_ARGS);
+            for (; m + 4 <= M; m += 4) sf_tile4x16(SF_TILE_ARGS);
+            for (; m + 2 <= M; m += 2) sf_tile2x16(SF_TILE_ARGS);
+            for (; m < M; m++) sf_tile1x16(SF_TILE_ARGS);
+        } else {
+            for (; m + 6 <= M; m += 6) sf_tile6x8(SF_TILE_ARGS);
+            for (; m + 4 <= M; m += 4) sf_tile4x8(SF_TILE_ARGS);
+            for (; m + 2 <= M; m += 2) sf_tile2x8(SF_TILE_ARGS);
+            for (; m < M; m++) sf_tile1x8(SF_TILE_ARGS);
+        }
+    }
+}
+#else  // no vector extensions: the same contract, plain loops
+static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
+                    float* c, long ldc, const float* init, int accumulate) {
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < N; j++) {
+            float s = init ? init[j] : 0.0f;
+            for (int p = 0; p < k; p++) s += a[m * sam + p * sap] * b[p * ldb + j];
+            c[m * ldc + j] = accumulate ? c[m * ldc + j] + s : s;
+        }
+}
+#endif
+
+// sum[j] += column j's sum over rows of g (row stride ld), j < n.
+SF_GEMM_KERNEL
+static void sf_add_column_sums(float* sum, const float* g, int rows, long ld, int n) {
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) sum[j] += g[r * ld + j];
+}
+
+// ---------------------------------------------------------------- forward and backward
+typedef struct {
+    const SfMlpShape* s;
+    float* base;          // one allocation for everything below
+    float* packed[64];    // per layer, this member's operand in the kernel's layout
+    float* bias[64];      // per layer, the bias padded to pad16 (forward only)
+    float* grad_wt[64];   // per layer, grad W^T [w_i, pad16(w_{i+1})] (backward only)
+    float* grad_b[64];    // per layer, [pad16(w_{i+1})] (backward only)
+    float* g[2];          // two [SF_ROW_BLOCK, pad16(max width)] gradient blocks (backward only)
+} SfScratch;
+
+// Sizes of the scratch arrays, in floats; with backward also the gradient accumulators and blocks.
+static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int backward) {
+    const int n = s->layers;
+    const int* w = s->widths;
+    if (n < 1 || n > 64) return -1;
+    size_t total = 0, widest = 0;
+    for (int i = 0; i < n; i++) {
+        // forward: W^T [w_i, pad16(w_{i+1})]; backward: W [w_{i+1}, pad16(w_i)] for the input gradient
+        total += backward ? (size_t)w[i + 1] * pad16(w[i]) : (size_t)w[i] * pad16(w[i + 1]);
+        total += (size_t)pad16(w[i + 1]);  // bias or grad_b
+        if (backward) total += (size_t)w[i] * pad16(w[i + 1]);
+        if ((size_t)pad16(w[i + 1]) > widest) widest = pad16(w[i + 1]);
+    }
+    if (backward) total += 2 * (size_t)SF_ROW_BLOCK * widest;
+    sc->s = s;
+    sc->base = calloc(total ? total : 1, sizeof(float));
+    if (!sc->base) return -1;
+    float* p = sc->base;
+    for (int i = 0; i < n; i++) {
+        sc->packed[i] = p;
+        p += backward ? (size_t)w[i + 1] * pad16(w[i]) : (size_t)w[i] * pad16(w[i + 1]);
+        sc->bias[i] = sc->grad_b[i] = p;
+        p += pad16(w[i + 1]);
+        sc->grad_wt[i] = NULL;
+        if (backward) {
+            sc->grad_wt[i] = p;
+            p += (size_t)w[i] * pad16(w[i + 1]);
+        }
+    }
+    if (backward) {
+        sc->g[0] = p;
+        sc->g[1] = p + SF_ROW_BLOCK * widest;
+    }
+    return 0;
+}
+
+int sf_mlp_forward(const SfMlpShape* s, const float* x, const float* const* weights,
+                   const float* const* biases, float* const* hidden, float* out) {
+    SfScratch sc;
+    if (sf_scratch_alloc(&sc, s, 0) < 0) return -1;
+    const int n = s->layers, B = s->rows;
+    const int* w = s->widths;
+    for (int k = 0; k < s->members; k++) {
+        for (int i = 0; i < n; i++) {  // W^T, zero-padded to whole column tiles, and the bias
+            const int in = w[i], outw = w[i + 1], ld = pad16(outw);
+            const float* W = weights[i] + (size_t)k * outw * in;
+            for (int p = 0; p < in; p++)
+                for (int j = 0; j < outw; j++) sc.packed[i][p * ld + j] = W[(size_t)j * in + p];
+            memcpy(sc.bias[i], biases[i] + (size_t)k * outw, sizeof(float) * outw);
+        }
+        for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
+            const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
+            const size_t row = (size_t)k * B + r0;
+            const float* in = x + row * w[0];
+            for (int i = 0; i < n; i++) {
+                const int outw = w[i + 1];
+                float* dst = (i < n - 1 ? hidden[i] : out) + row * outw;
+                sf_gemm(rb, outw, w[i], in, w[i], 1, sc.packed[i], pad16(outw), dst, outw, sc.bias[i], 0);
+                if (i < n - 1) sf_tanh_inplace(dst, (size_t)rb * outw);
+                in = dst;
+            }
+        }
+    }
+    free(sc.base);
+    return 0;
+}
+
+int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* weights,
+                    const float* const* hidden, const float* grad_out, float* const* grad_weights,
+                    float* const* grad_biases) {
+    SfScratch sc;
+    if (sf_scratch_alloc(&sc, s, 1) < 0) return -1;
+    const int n = s->layers, B = s->rows;
+    const int* w = s->widths;
+    for (int k = 0; k < s->members; k++) {
+        for (int i = 0; i < n; i++) {
+            const int in = w[i], outw = w[i + 1], ld = pad16(in);
+            const float* W = weights[i] + (size_t)k * outw * in;
+            for (int o = 0; o < outw; o++) memcpy(sc.packed[i] + (size_t)o * ld, W + (size_t)o * in, sizeof(float) * in);
+            memset(sc.grad_wt[i], 0, sizeof(float) * (size_t)in * pad16(outw));
+            memset(sc.grad_b[i], 0, sizeof(float) * pad16(outw));
+        }
+        for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
+            const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
+            const size_t row = (size_t)k * B + r0;
+            // the block's output gradient, padded (the padding columns stay 0 from calloc)
+            float* g = sc.g[0];
+            float* next = sc.g[1];
+            const int last = w[n], ldl = pad16(last);
+            for (int r = 0; r < rb; r++) memcpy(g + (size_t)r * ldl, grad_out + (row + r) * last, sizeof(float) * last);
+            for (int i = n - 1; i >= 0; i--) {
+                const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
+                const float* inp = i == 0 ? x + row * in : hidden[i - 1] + row * in;
+                // grad W_i^T [in, outw] += inp^T g: rows of the block are the reduction
+                sf_gemm(in, outw, rb, inp, 1, in, g, ldg, sc.grad_wt[i], ldg, NULL, 1);
+                sf_add_column_sums(sc.grad_b[i], g, rb, ldg, outw);
+                if (i > 0) {  // the input's gradient g W_i, then through tanh: * (1 - h^2)
+                    const int ldn = pad16(in);
+                    sf_gemm(rb, in, outw, g, ldg, 1, sc.packed[i], ldn, next, ldn, NULL, 0);
+                    const float* h = hidden[i - 1] + row * in;
+                    for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, h + (size_t)r * in, in);
+                    float* t = g;
+                    g = next;
+                    next = t;
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
+            float* gw = grad_weights[i] + (size_t)k * outw * in;
+            for (int o = 0; o < outw; o++)
+                for (int p = 0; p < in; p++) gw[(size_t)o * in + p] = sc.grad_wt[i][(size_t)p * ldg + o];
+            memcpy(grad_biases[i] + (size_t)k * outw, sc.grad_b[i], sizeof(float) * outw);
+        }
+    }
+    free(sc.base);
+    return 0;
+}
