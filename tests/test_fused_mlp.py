@@ -132,7 +132,53 @@ def test_the_binding_names_the_array_whose_shape_is_wrong():
         _native.mlp_forward(n(x), [n(w) for w in weights], [n(b) for b in biases], [], out)
     with pytest.raises(ValueError, match="float32"):
         _native.mlp_forward(x.double().numpy(), [n(w) for w in weights], [n(b) for b in biases], hidden, out)
+    with pytest.raises(ValueError, match=r"packed has shape \[10\], expected \["):
+        _native.mlp_forward_packed(n(x), (4, 16, 3), torch.zeros(10).numpy(), hidden, out)
+    with pytest.raises(ValueError, match="widths must be positive"):
+        _native.mlp_forward_packed(n(x), (4, 0, 3), torch.zeros(10).numpy(), hidden, out)
     with pytest.raises(ValueError, match=r"grad_out has shape \[2, 8, 4\], expected \[2, 8, 3\]"):
         _native.mlp_backward(n(x), [n(w) for w in weights], hidden, torch.zeros(2, 8, 4).numpy(),
                              [torch.empty(2, 16, 4).numpy(), torch.empty(2, 3, 16).numpy()],
                              [torch.empty(2, 16).numpy(), torch.empty(2, 3).numpy()])
+
+
+def test_a_rollouts_packed_weights_follow_every_update(one_thread):
+    # StackedPolicy packs its weights once for many rollout forwards; after an optimizer step (or a
+    # member's weights loaded) the next forward must use the new weights, not the packed old ones.
+    from sailfish.policies.stacked import StackedPolicy
+    from sailfish.policies.models import MLP, Policy
+    import gymnasium
+
+    obs_space = gymnasium.spaces.Box(-1, 1, (4,))
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        members.append(Policy(MLP(obs_space, 32), gymnasium.spaces.Discrete(2)))
+    policy = StackedPolicy(members)
+    obs = torch.randn(3 * 16, 4)
+
+    def rollout():
+        with torch.inference_mode():
+            return policy(obs)[0]
+
+    def expected():
+        with torch.no_grad():
+            fused_mlp.HAS_KERNEL, kernel = False, fused_mlp.HAS_KERNEL
+            try:
+                return policy(obs)[0]
+            finally:
+                fused_mlp.HAS_KERNEL = kernel
+
+    first = rollout()
+    assert policy._packed.packed is not None  # the C kernel served it
+    torch.testing.assert_close(first, expected(), rtol=1e-5, atol=1e-6)
+    assert torch.equal(rollout(), first)
+    params, values, _ = policy(obs)
+    (params.square().sum() + values.sum()).backward()
+    from sailfish.train.optim import Adam
+    Adam(policy.parameters(), lr=0.1, members=3).step()
+    moved = rollout()
+    assert not torch.equal(moved, first)
+    torch.testing.assert_close(moved, expected(), rtol=1e-5, atol=1e-6)
+    policy.load_member_state_dict(1, members[0].state_dict())
+    torch.testing.assert_close(rollout(), expected(), rtol=1e-5, atol=1e-6)

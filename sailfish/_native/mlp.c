@@ -129,81 +129,101 @@ static void sf_add_column_sums(float* sum, const float* g, int rows, long ld, in
         for (int j = 0; j < n; j++) sum[j] += g[r * ld + j];
 }
 
-// ---------------------------------------------------------------- forward and backward
+// ---------------------------------------------------------------- the backward's scratch
 typedef struct {
-    const SfMlpShape* s;
-    float* base;          // one allocation for everything below
-    float* packed[64];    // per layer, this member's operand in the kernel's layout
-    float* bias[64];      // per layer, the bias padded to pad16 (forward only)
-    float* grad_wt[64];   // per layer, grad W^T [w_i, pad16(w_{i+1})] (backward only)
-    float* grad_b[64];    // per layer, [pad16(w_{i+1})] (backward only)
-    float* g[2];          // two [SF_ROW_BLOCK, pad16(max width)] gradient blocks (backward only)
+    float* base;         // one allocation for everything below
+    float* weights[64];  // per layer, this member's W [w_{i+1}, pad16(w_i)] (for the input's gradient)
+    float* grad_wt[64];  // per layer, grad W^T [w_i, pad16(w_{i+1})]
+    float* grad_b[64];   // per layer, [pad16(w_{i+1})]
+    float* g[2];         // two [SF_ROW_BLOCK, pad16(widest)] gradient blocks
 } SfScratch;
 
-// Sizes of the scratch arrays, in floats; with backward also the gradient accumulators and blocks.
-static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int backward) {
+static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s) {
     const int n = s->layers;
     const int* w = s->widths;
     if (n < 1 || n > 64) return -1;
     size_t total = 0, widest = 0;
     for (int i = 0; i < n; i++) {
-        // forward: W^T [w_i, pad16(w_{i+1})]; backward: W [w_{i+1}, pad16(w_i)] for the input gradient
-        total += backward ? (size_t)w[i + 1] * pad16(w[i]) : (size_t)w[i] * pad16(w[i + 1]);
-        total += (size_t)pad16(w[i + 1]);  // bias or grad_b
-        if (backward) total += (size_t)w[i] * pad16(w[i + 1]);
+        total += (size_t)w[i + 1] * pad16(w[i]) + (size_t)(w[i] + 1) * pad16(w[i + 1]);
         if ((size_t)pad16(w[i + 1]) > widest) widest = pad16(w[i + 1]);
     }
-    if (backward) total += 2 * (size_t)SF_ROW_BLOCK * widest;
-    sc->s = s;
-    sc->base = calloc(total ? total : 1, sizeof(float));
+    total += 2 * (size_t)SF_ROW_BLOCK * widest;
+    // zeroed: padding columns are read by the kernel (into outputs it never stores), so they hold 0
+    sc->base = calloc(total, sizeof(float));
     if (!sc->base) return -1;
     float* p = sc->base;
     for (int i = 0; i < n; i++) {
-        sc->packed[i] = p;
-        p += backward ? (size_t)w[i + 1] * pad16(w[i]) : (size_t)w[i] * pad16(w[i + 1]);
-        sc->bias[i] = sc->grad_b[i] = p;
+        sc->weights[i] = p;
+        p += (size_t)w[i + 1] * pad16(w[i]);
+        sc->grad_wt[i] = p;
+        p += (size_t)w[i] * pad16(w[i + 1]);
+        sc->grad_b[i] = p;
         p += pad16(w[i + 1]);
-        sc->grad_wt[i] = NULL;
-        if (backward) {
-            sc->grad_wt[i] = p;
-            p += (size_t)w[i] * pad16(w[i + 1]);
-        }
     }
-    if (backward) {
-        sc->g[0] = p;
-        sc->g[1] = p + SF_ROW_BLOCK * widest;
-    }
+    sc->g[0] = p;
+    sc->g[1] = p + SF_ROW_BLOCK * widest;
     return 0;
 }
 
-int sf_mlp_forward(const SfMlpShape* s, const float* x, const float* const* weights,
-                   const float* const* biases, float* const* hidden, float* out) {
-    SfScratch sc;
-    if (sf_scratch_alloc(&sc, s, 0) < 0) return -1;
-    const int n = s->layers, B = s->rows;
+// ---------------------------------------------------------------- forward and backward
+size_t sf_mlp_packed_size(const SfMlpShape* s) {
+    size_t per_member = 0;
+    for (int i = 0; i < s->layers; i++) per_member += (size_t)(s->widths[i] + 1) * pad16(s->widths[i + 1]);
+    return per_member * (size_t)s->members;
+}
+
+void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
+    const int n = s->layers;
     const int* w = s->widths;
     for (int k = 0; k < s->members; k++) {
-        for (int i = 0; i < n; i++) {  // W^T, zero-padded to whole column tiles, and the bias
+        for (int i = 0; i < n; i++) {  // W^T, zero-padded to whole column tiles, then the padded bias
             const int in = w[i], outw = w[i + 1], ld = pad16(outw);
             const float* W = weights[i] + (size_t)k * outw * in;
-            for (int p = 0; p < in; p++)
-                for (int j = 0; j < outw; j++) sc.packed[i][p * ld + j] = W[(size_t)j * in + p];
-            memcpy(sc.bias[i], biases[i] + (size_t)k * outw, sizeof(float) * outw);
+            for (int p = 0; p < in; p++) {
+                float* row = packed + (size_t)p * ld;
+                for (int j = 0; j < outw; j++) row[j] = W[(size_t)j * in + p];
+                for (int j = outw; j < ld; j++) row[j] = 0.0f;
+            }
+            packed += (size_t)in * ld;
+            memcpy(packed, biases[i] + (size_t)k * outw, sizeof(float) * outw);
+            for (int j = outw; j < ld; j++) packed[j] = 0.0f;
+            packed += ld;
+        }
+    }
+}
+
+void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
+    const int n = s->layers, B = s->rows;
+    const int* w = s->widths;
+    const float* layer[64];
+    for (int k = 0; k < s->members; k++) {
+        for (int i = 0; i < n; i++) {
+            layer[i] = packed;
+            packed += (size_t)(w[i] + 1) * pad16(w[i + 1]);
         }
         for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
             const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
             const size_t row = (size_t)k * B + r0;
             const float* in = x + row * w[0];
             for (int i = 0; i < n; i++) {
-                const int outw = w[i + 1];
+                const int outw = w[i + 1], ld = pad16(outw);
                 float* dst = (i < n - 1 ? hidden[i] : out) + row * outw;
-                sf_gemm(rb, outw, w[i], in, w[i], 1, sc.packed[i], pad16(outw), dst, outw, sc.bias[i], 0);
+                sf_gemm(rb, outw, w[i], in, w[i], 1, layer[i], ld, dst, outw, layer[i] + (size_t)w[i] * ld, 0);
                 if (i < n - 1) sf_tanh_inplace(dst, (size_t)rb * outw);
                 in = dst;
             }
         }
     }
-    free(sc.base);
+}
+
+int sf_mlp_forward(const SfMlpShape* s, const float* x, const float* const* weights,
+                   const float* const* biases, float* const* hidden, float* out) {
+    if (s->layers < 1 || s->layers > 64) return -1;
+    float* packed = malloc(sizeof(float) * (sf_mlp_packed_size(s) + 1));
+    if (!packed) return -1;
+    sf_mlp_pack(s, weights, biases, packed);
+    sf_mlp_forward_packed(s, x, packed, hidden, out);
+    free(packed);
     return 0;
 }
 
@@ -211,14 +231,14 @@ int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* wei
                     const float* const* hidden, const float* grad_out, float* const* grad_weights,
                     float* const* grad_biases) {
     SfScratch sc;
-    if (sf_scratch_alloc(&sc, s, 1) < 0) return -1;
+    if (sf_scratch_alloc(&sc, s) < 0) return -1;
     const int n = s->layers, B = s->rows;
     const int* w = s->widths;
     for (int k = 0; k < s->members; k++) {
         for (int i = 0; i < n; i++) {
             const int in = w[i], outw = w[i + 1], ld = pad16(in);
             const float* W = weights[i] + (size_t)k * outw * in;
-            for (int o = 0; o < outw; o++) memcpy(sc.packed[i] + (size_t)o * ld, W + (size_t)o * in, sizeof(float) * in);
+            for (int o = 0; o < outw; o++) memcpy(sc.weights[i] + (size_t)o * ld, W + (size_t)o * in, sizeof(float) * in);
             memset(sc.grad_wt[i], 0, sizeof(float) * (size_t)in * pad16(outw));
             memset(sc.grad_b[i], 0, sizeof(float) * pad16(outw));
         }
@@ -238,7 +258,7 @@ int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* wei
                 sf_add_column_sums(sc.grad_b[i], g, rb, ldg, outw);
                 if (i > 0) {  // the input's gradient g W_i, then through tanh: * (1 - h^2)
                     const int ldn = pad16(in);
-                    sf_gemm(rb, in, outw, g, ldg, 1, sc.packed[i], ldn, next, ldn, NULL, 0);
+                    sf_gemm(rb, in, outw, g, ldg, 1, sc.weights[i], ldn, next, ldn, NULL, 0);
                     const float* h = hidden[i - 1] + row * in;
                     for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, h + (size_t)r * in, in);
                     float* t = g;

@@ -505,34 +505,41 @@ static PyObject* mlp_sequence(PyObject* obj, const char* what, Py_ssize_t expect
     return seq;
 }
 
-// Shape from x [K, B, w0] and weights[i] [K, w_{i+1}, w_i]; fills widths, returns the layer count or -1.
+// Shape from x [K, B, w0] (or, x NULL, weights[0]'s [K, w1, w0] and B = 0) and weights[i]
+// [K, w_{i+1}, w_i]; fills widths, returns the layer count or -1 with an error set.
 static int mlp_shape(PyObject* x_obj, PyObject* weights_obj, SfMlpShape* shape, int* widths) {
     Py_buffer view;
-    Py_ssize_t count;
-    if (get_float_array(x_obj, &view, "x", &count) < 0) return -1;
-    if (view.ndim != 3) {
-        PyErr_Format(PyExc_ValueError, "mlp: x must be [members, rows, inputs], got %d dimensions", view.ndim);
-        PyBuffer_Release(&view);
-        return -1;
-    }
-    Py_ssize_t K = view.shape[0], B = view.shape[1], w0 = view.shape[2];
-    PyBuffer_Release(&view);
+    Py_ssize_t count, K = -1, B = 0, w0 = -1;
     Py_ssize_t n = PySequence_Check(weights_obj) ? PySequence_Size(weights_obj) : -1;
     if (n < 1 || n > SF_MLP_MAX_LAYERS) {
         if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "mlp: weights must be a list of 1 to %d arrays", SF_MLP_MAX_LAYERS);
         return -1;
     }
-    if (K > INT_MAX || B > INT_MAX || w0 > INT_MAX) {
-        PyErr_SetString(PyExc_ValueError, "mlp: x is too large");
-        return -1;
+    if (x_obj) {
+        if (get_float_array(x_obj, &view, "x", &count) < 0) return -1;
+        if (view.ndim != 3) {
+            PyErr_Format(PyExc_ValueError, "mlp: x must be [members, rows, inputs], got %d dimensions", view.ndim);
+            PyBuffer_Release(&view);
+            return -1;
+        }
+        K = view.shape[0], B = view.shape[1], w0 = view.shape[2];
+        PyBuffer_Release(&view);
     }
-    widths[0] = (int)w0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject* item = PySequence_GetItem(weights_obj, i);
         if (!item) return -1;
         int rc = get_float_array(item, &view, "weights", &count);
         Py_DECREF(item);
         if (rc < 0) return -1;
+        if (i == 0 && !x_obj && view.ndim == 3) K = view.shape[0], w0 = view.shape[2];
+        if (i == 0) {
+            if (K > INT_MAX || B > INT_MAX || w0 > INT_MAX || K < 1 || w0 < 1) {
+                PyBuffer_Release(&view);
+                PyErr_SetString(PyExc_ValueError, "mlp: x (or weights[0]) has an empty or too large dimension");
+                return -1;
+            }
+            widths[0] = (int)w0;
+        }
         int ok = view.ndim == 3 && view.shape[0] == K && view.shape[2] == widths[i] && view.shape[1] <= INT_MAX && view.shape[1] > 0;
         widths[i + 1] = ok ? (int)view.shape[1] : 0;
         PyBuffer_Release(&view);
@@ -595,6 +602,87 @@ static PyObject* py_mlp_forward(PyObject* self, PyObject* args) {
     Py_END_ALLOW_THREADS
     mlp_release(&b);
     if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject* py_mlp_pack(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *w_obj, *b_obj, *packed_obj;
+    if (!PyArg_ParseTuple(args, "OOO", &w_obj, &b_obj, &packed_obj)) return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    int n = mlp_shape(NULL, w_obj, &s, widths);
+    if (n < 0) return NULL;
+    MlpBuffers b = {.count = 0};
+    float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS];
+    Py_ssize_t size[1] = {(Py_ssize_t)sf_mlp_packed_size(&s)};
+    float* packed = mlp_array(&b, packed_obj, "packed", -1, 1, size);
+    if (!packed || mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) < 0 ||
+        mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) < 0) {
+        mlp_release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sf_mlp_pack(&s, (const float* const*)weights, (const float* const*)biases, packed);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
+    Py_RETURN_NONE;
+}
+
+static PyObject* py_mlp_packed_size(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject* w_obj;
+    if (!PyArg_ParseTuple(args, "O", &w_obj)) return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    if (mlp_shape(NULL, w_obj, &s, widths) < 0) return NULL;
+    return PyLong_FromSize_t(sf_mlp_packed_size(&s));
+}
+
+static PyObject* py_mlp_forward_packed(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *widths_obj, *packed_obj, *h_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &widths_obj, &packed_obj, &h_obj, &out_obj)) return NULL;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    PyObject* seq = PySequence_Fast(widths_obj, "mlp: widths must be a sequence of ints");
+    if (!seq) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count < 2 || count > SF_MLP_MAX_LAYERS + 1) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "mlp: widths must hold 2 to %d sizes", SF_MLP_MAX_LAYERS + 1);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
+        if ((v == -1 && PyErr_Occurred()) || v < 1 || v > INT_MAX) {
+            Py_DECREF(seq);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "mlp: widths must be positive ints");
+            return NULL;
+        }
+        widths[i] = (int)v;
+    }
+    Py_DECREF(seq);
+    MlpBuffers b = {.count = 0};
+    Py_buffer view;
+    Py_ssize_t n_items;
+    if (get_float_array(x_obj, &view, "x", &n_items) < 0) return NULL;
+    SfMlpShape s = {.members = view.ndim == 3 ? (int)view.shape[0] : 0, .rows = view.ndim == 3 ? (int)view.shape[1] : 0,
+                    .layers = (int)count - 1, .widths = widths};
+    PyBuffer_Release(&view);
+    float *hidden[SF_MLP_MAX_LAYERS];
+    Py_ssize_t xs[3] = {s.members, s.rows, widths[0]}, os[3] = {s.members, s.rows, widths[s.layers]};
+    Py_ssize_t size[1] = {(Py_ssize_t)sf_mlp_packed_size(&s)};
+    float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
+    float* packed = x ? mlp_array(&b, packed_obj, "packed", -1, 1, size) : NULL;
+    float* out = packed ? mlp_array(&b, out_obj, "out", -1, 3, os) : NULL;
+    if (!out || mlp_layer_arrays(&b, h_obj, "hidden", &s, 0, s.layers - 1, 2, hidden) < 0) {
+        mlp_release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sf_mlp_forward_packed(&s, x, packed, hidden, out);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
     Py_RETURN_NONE;
 }
 
@@ -693,6 +781,14 @@ static PyMethodDef module_methods[] = {
      "mlp_forward(x, weights, biases, hidden, out): K members' tanh MLPs at once (mlp.h): x [K, B, w0], "
      "weights[i] [K, w_i+1, w_i], biases[i] [K, w_i+1]; writes hidden[i] [K, B, w_i+1] (the n - 1 tanh "
      "outputs) and out [K, B, w_n]; float32 C-contiguous arrays"},
+    {"mlp_packed_size", py_mlp_packed_size, METH_VARARGS,
+     "mlp_packed_size(weights): floats mlp_pack writes for these weights [K, w_i+1, w_i] (mlp.h)"},
+    {"mlp_pack", py_mlp_pack, METH_VARARGS,
+     "mlp_pack(weights, biases, packed): every member's weights and biases in the forward kernel's layout, "
+     "into packed (float32, mlp_packed_size(weights) items), for mlp_forward_packed"},
+    {"mlp_forward_packed", py_mlp_forward_packed, METH_VARARGS,
+     "mlp_forward_packed(x, widths, packed, hidden, out): mlp_forward from mlp_pack's output; widths = "
+     "(w0, ..., wn), the same shapes otherwise"},
     {"mlp_backward", py_mlp_backward, METH_VARARGS,
      "mlp_backward(x, weights, hidden, grad_out, grad_weights, grad_biases): the gradients of mlp_forward's "
      "out, given grad_out [K, B, w_n], into grad_weights[i] and grad_biases[i] (overwritten; mlp.h)"},

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from sailfish.policies.activations import tanh_, tanh_backward_
@@ -64,9 +65,45 @@ def _native_forward(x, weights, biases, arrays) -> tuple[torch.Tensor, list[torc
     return out, hidden
 
 
-def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``."""
+class PackedWeights:
+    """The forward kernel's packed copy of an MLP's weights (``_native.mlp_pack``), for a policy whose
+    weights serve many forwards between updates (a rollout's steps): packing K members' weights costs
+    about what a 16-row forward does. Repacked whenever a weight or bias has changed since: torch
+    bumps a tensor's version on every in-place write (optimizer steps, ``copy_``,
+    ``load_state_dict``); writes through ``.data`` bypass that and are not seen."""
+
+    def __init__(self):
+        self._key = None
+        self.packed: np.ndarray | None = None
+        self.widths: tuple[int, ...] = ()
+
+    def get(self, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]) -> "PackedWeights | None":
+        """Self, packed for these tensors; None where the kernel does not apply (see ``_arrays``)."""
+        if not HAS_KERNEL or torch.get_num_threads() != 1:
+            return None
+        key = tuple((t.data_ptr(), t._version) for t in (*weights, *biases))
+        if key != self._key:
+            arrays = _arrays([*weights, *biases])
+            if arrays is None:
+                return None
+            n = len(weights)
+            self.packed = np.empty(_native.mlp_packed_size(arrays[:n]), np.float32)
+            _native.mlp_pack(arrays[:n], arrays[n:], self.packed)
+            self.widths = (weights[0].shape[2], *(w.shape[1] for w in weights))
+            self._key = key
+        return self
+
+
+def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
+                packed: PackedWeights | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``.
+    ``packed``: these weights already packed for the C kernel (``PackedWeights.get``)."""
+    if packed is not None and _arrays([x]) is not None:
+        K, B = x.shape[0], x.shape[1]
+        hidden = [x.new_empty(K, B, w) for w in packed.widths[1:-1]]
+        out = x.new_empty(K, B, packed.widths[-1])
+        _native.mlp_forward_packed(x.numpy(), packed.widths, packed.packed, [h.numpy() for h in hidden], out.numpy())
+        return out, hidden
     arrays = _arrays([x, *weights, *biases])
     if arrays is not None:
         return _native_forward(x, weights, biases, arrays)
