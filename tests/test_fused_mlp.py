@@ -132,53 +132,52 @@ def test_the_binding_names_the_array_whose_shape_is_wrong():
         _native.mlp_forward(n(x), [n(w) for w in weights], [n(b) for b in biases], [], out)
     with pytest.raises(ValueError, match="float32"):
         _native.mlp_forward(x.double().numpy(), [n(w) for w in weights], [n(b) for b in biases], hidden, out)
-    with pytest.raises(ValueError, match=r"packed has shape \[10\], expected \["):
-        _native.mlp_forward_packed(n(x), (4, 16, 3), torch.zeros(10).numpy(), hidden, out)
-    with pytest.raises(ValueError, match="widths must be positive"):
-        _native.mlp_forward_packed(n(x), (4, 0, 3), torch.zeros(10).numpy(), hidden, out)
     with pytest.raises(ValueError, match=r"grad_out has shape \[2, 8, 4\], expected \[2, 8, 3\]"):
         _native.mlp_backward(n(x), [n(w) for w in weights], hidden, torch.zeros(2, 8, 4).numpy(),
                              [torch.empty(2, 16, 4).numpy(), torch.empty(2, 3, 16).numpy()],
                              [torch.empty(2, 16).numpy(), torch.empty(2, 3).numpy()])
 
 
-def test_a_rollouts_packed_weights_follow_every_update(one_thread):
-    # StackedPolicy packs its weights once for many rollout forwards; after an optimizer step (or a
-    # member's weights loaded) the next forward must use the new weights, not the packed old ones.
-    from sailfish.policies.stacked import StackedPolicy
-    from sailfish.policies.models import MLP, Policy
-    import gymnasium
 
-    obs_space = gymnasium.spaces.Box(-1, 1, (4,))
-    members = []
-    for seed in range(3):
-        torch.manual_seed(seed)
-        members.append(Policy(MLP(obs_space, 32), gymnasium.spaces.Discrete(2)))
-    policy = StackedPolicy(members)
-    obs = torch.randn(3 * 16, 4)
-
-    def rollout():
-        with torch.inference_mode():
-            return policy(obs)[0]
-
-    def expected():
-        with torch.no_grad():
-            fused_mlp.HAS_KERNEL, kernel = False, fused_mlp.HAS_KERNEL
-            try:
-                return policy(obs)[0]
-            finally:
-                fused_mlp.HAS_KERNEL = kernel
-
-    first = rollout()
-    assert policy._packed.packed is not None  # the C kernel served it
-    torch.testing.assert_close(first, expected(), rtol=1e-5, atol=1e-6)
-    assert torch.equal(rollout(), first)
-    params, values, _ = policy(obs)
-    (params.square().sum() + values.sum()).backward()
+def test_a_solo_policy_takes_the_kernel_and_sees_every_optimizer_step(one_thread, kernel_calls):
+    # Policy (an MLP encoder and a discrete head) runs as the kernel with one member. torch's fused
+    # Adam kernel does not bump parameters' versions, so nothing may be cached across calls: after a
+    # step the rollout's forward must already act with the new weights.
+    import sailfish
+    from sailfish.policies import make_policy
+    from sailfish.train import Config
     from sailfish.train.optim import Adam
-    Adam(policy.parameters(), lr=0.1, members=3).step()
-    moved = rollout()
-    assert not torch.equal(moved, first)
-    torch.testing.assert_close(moved, expected(), rtol=1e-5, atol=1e-6)
-    policy.load_member_state_dict(1, members[0].state_dict())
-    torch.testing.assert_close(rollout(), expected(), rtol=1e-5, atol=1e-6)
+
+    torch.manual_seed(0)
+    policy = make_policy(sailfish.make("cartpole", num_envs=1), Config.load("cartpole"))
+    obs = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
+    params, values, _ = policy(obs, None)
+    grads = torch.autograd.grad(params.square().mean() + values.square().mean(), list(policy.parameters()))
+    assert kernel_calls == {"mlp_forward": 1, "mlp_backward": 1}
+    monkey = fused_mlp.HAS_KERNEL
+    fused_mlp.HAS_KERNEL = False
+    try:
+        want_params, want_values, _ = policy(obs, None)
+        want = torch.autograd.grad(want_params.square().mean() + want_values.square().mean(), list(policy.parameters()))
+    finally:
+        fused_mlp.HAS_KERNEL = monkey
+    torch.testing.assert_close(params, want_params, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(values, want_values, rtol=1e-5, atol=1e-6)
+    for got, expected in zip(grads, want):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+    with torch.inference_mode():
+        before = policy(obs, None)[0]
+    for p, g in zip(policy.parameters(), grads):
+        p.grad = g
+    Adam(policy.parameters(), lr=0.05).step()
+    with torch.inference_mode():
+        after = policy(obs, None)[0]
+    fused_mlp.HAS_KERNEL = False
+    try:
+        with torch.inference_mode():
+            expected_after = policy(obs, None)[0]
+    finally:
+        fused_mlp.HAS_KERNEL = monkey
+    assert not torch.equal(before, after)
+    torch.testing.assert_close(after, expected_after, rtol=1e-5, atol=1e-6)

@@ -72,3 +72,10 @@ def test_the_fused_mlp_kernel_is_exact_to_float_rounding_and_sanitizer_clean(tmp
     # forward and backward of several widths and row counts against double precision (tests/native/mlp_check.c)
     networks = run_sanitized_driver(tmp_path, "mlp_check", ["mlp.c", "activations.c"])
     assert int(networks) == 108
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_categorical_kernels_are_exact_to_float_rounding_and_sanitizer_clean(tmp_path):
+    # log-probabilities, entropies and their gradient, packed and strided rows (tests/native/categorical_check.c)
+    rows = run_sanitized_driver(tmp_path, "categorical_check", ["categorical.c"])
+    assert int(rows) == 1800

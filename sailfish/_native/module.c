@@ -7,6 +7,7 @@
 
 #include "activations.h"
 #include "advantage.h"
+#include "categorical.h"
 #include "mlp.h"
 #include "binding_checks.h"
 #include "vecenv.h"
@@ -505,41 +506,35 @@ static PyObject* mlp_sequence(PyObject* obj, const char* what, Py_ssize_t expect
     return seq;
 }
 
-// Shape from x [K, B, w0] (or, x NULL, weights[0]'s [K, w1, w0] and B = 0) and weights[i]
-// [K, w_{i+1}, w_i]; fills widths, returns the layer count or -1 with an error set.
+// Shape from x [K, B, w0] and weights[i] [K, w_{i+1}, w_i]; fills widths, returns the layer count
+// or -1 with an error set.
 static int mlp_shape(PyObject* x_obj, PyObject* weights_obj, SfMlpShape* shape, int* widths) {
     Py_buffer view;
-    Py_ssize_t count, K = -1, B = 0, w0 = -1;
+    Py_ssize_t count;
     Py_ssize_t n = PySequence_Check(weights_obj) ? PySequence_Size(weights_obj) : -1;
     if (n < 1 || n > SF_MLP_MAX_LAYERS) {
         if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "mlp: weights must be a list of 1 to %d arrays", SF_MLP_MAX_LAYERS);
         return -1;
     }
-    if (x_obj) {
-        if (get_float_array(x_obj, &view, "x", &count) < 0) return -1;
-        if (view.ndim != 3) {
-            PyErr_Format(PyExc_ValueError, "mlp: x must be [members, rows, inputs], got %d dimensions", view.ndim);
-            PyBuffer_Release(&view);
-            return -1;
-        }
-        K = view.shape[0], B = view.shape[1], w0 = view.shape[2];
+    if (get_float_array(x_obj, &view, "x", &count) < 0) return -1;
+    if (view.ndim != 3) {
+        PyErr_Format(PyExc_ValueError, "mlp: x must be [members, rows, inputs], got %d dimensions", view.ndim);
         PyBuffer_Release(&view);
+        return -1;
     }
+    const Py_ssize_t K = view.shape[0], B = view.shape[1], w0 = view.shape[2];
+    PyBuffer_Release(&view);
+    if (K > INT_MAX || B > INT_MAX || w0 > INT_MAX || w0 < 1) {
+        PyErr_SetString(PyExc_ValueError, "mlp: x has an empty or too large dimension");
+        return -1;
+    }
+    widths[0] = (int)w0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject* item = PySequence_GetItem(weights_obj, i);
         if (!item) return -1;
         int rc = get_float_array(item, &view, "weights", &count);
         Py_DECREF(item);
         if (rc < 0) return -1;
-        if (i == 0 && !x_obj && view.ndim == 3) K = view.shape[0], w0 = view.shape[2];
-        if (i == 0) {
-            if (K > INT_MAX || B > INT_MAX || w0 > INT_MAX || K < 1 || w0 < 1) {
-                PyBuffer_Release(&view);
-                PyErr_SetString(PyExc_ValueError, "mlp: x (or weights[0]) has an empty or too large dimension");
-                return -1;
-            }
-            widths[0] = (int)w0;
-        }
         int ok = view.ndim == 3 && view.shape[0] == K && view.shape[2] == widths[i] && view.shape[1] <= INT_MAX && view.shape[1] > 0;
         widths[i + 1] = ok ? (int)view.shape[1] : 0;
         PyBuffer_Release(&view);
@@ -605,87 +600,6 @@ static PyObject* py_mlp_forward(PyObject* self, PyObject* args) {
     Py_RETURN_NONE;
 }
 
-static PyObject* py_mlp_pack(PyObject* self, PyObject* args) {
-    (void)self;
-    PyObject *w_obj, *b_obj, *packed_obj;
-    if (!PyArg_ParseTuple(args, "OOO", &w_obj, &b_obj, &packed_obj)) return NULL;
-    SfMlpShape s;
-    int widths[SF_MLP_MAX_LAYERS + 1];
-    int n = mlp_shape(NULL, w_obj, &s, widths);
-    if (n < 0) return NULL;
-    MlpBuffers b = {.count = 0};
-    float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS];
-    Py_ssize_t size[1] = {(Py_ssize_t)sf_mlp_packed_size(&s)};
-    float* packed = mlp_array(&b, packed_obj, "packed", -1, 1, size);
-    if (!packed || mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) < 0 ||
-        mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) < 0) {
-        mlp_release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    sf_mlp_pack(&s, (const float* const*)weights, (const float* const*)biases, packed);
-    Py_END_ALLOW_THREADS
-    mlp_release(&b);
-    Py_RETURN_NONE;
-}
-
-static PyObject* py_mlp_packed_size(PyObject* self, PyObject* args) {
-    (void)self;
-    PyObject* w_obj;
-    if (!PyArg_ParseTuple(args, "O", &w_obj)) return NULL;
-    SfMlpShape s;
-    int widths[SF_MLP_MAX_LAYERS + 1];
-    if (mlp_shape(NULL, w_obj, &s, widths) < 0) return NULL;
-    return PyLong_FromSize_t(sf_mlp_packed_size(&s));
-}
-
-static PyObject* py_mlp_forward_packed(PyObject* self, PyObject* args) {
-    (void)self;
-    PyObject *x_obj, *widths_obj, *packed_obj, *h_obj, *out_obj;
-    if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &widths_obj, &packed_obj, &h_obj, &out_obj)) return NULL;
-    int widths[SF_MLP_MAX_LAYERS + 1];
-    PyObject* seq = PySequence_Fast(widths_obj, "mlp: widths must be a sequence of ints");
-    if (!seq) return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    if (count < 2 || count > SF_MLP_MAX_LAYERS + 1) {
-        Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "mlp: widths must hold 2 to %d sizes", SF_MLP_MAX_LAYERS + 1);
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i));
-        if ((v == -1 && PyErr_Occurred()) || v < 1 || v > INT_MAX) {
-            Py_DECREF(seq);
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "mlp: widths must be positive ints");
-            return NULL;
-        }
-        widths[i] = (int)v;
-    }
-    Py_DECREF(seq);
-    MlpBuffers b = {.count = 0};
-    Py_buffer view;
-    Py_ssize_t n_items;
-    if (get_float_array(x_obj, &view, "x", &n_items) < 0) return NULL;
-    SfMlpShape s = {.members = view.ndim == 3 ? (int)view.shape[0] : 0, .rows = view.ndim == 3 ? (int)view.shape[1] : 0,
-                    .layers = (int)count - 1, .widths = widths};
-    PyBuffer_Release(&view);
-    float *hidden[SF_MLP_MAX_LAYERS];
-    Py_ssize_t xs[3] = {s.members, s.rows, widths[0]}, os[3] = {s.members, s.rows, widths[s.layers]};
-    Py_ssize_t size[1] = {(Py_ssize_t)sf_mlp_packed_size(&s)};
-    float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
-    float* packed = x ? mlp_array(&b, packed_obj, "packed", -1, 1, size) : NULL;
-    float* out = packed ? mlp_array(&b, out_obj, "out", -1, 3, os) : NULL;
-    if (!out || mlp_layer_arrays(&b, h_obj, "hidden", &s, 0, s.layers - 1, 2, hidden) < 0) {
-        mlp_release(&b);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    sf_mlp_forward_packed(&s, x, packed, hidden, out);
-    Py_END_ALLOW_THREADS
-    mlp_release(&b);
-    Py_RETURN_NONE;
-}
-
 static PyObject* py_mlp_backward(PyObject* self, PyObject* args) {
     (void)self;
     PyObject *x_obj, *w_obj, *h_obj, *g_obj, *gw_obj, *gb_obj;
@@ -712,6 +626,93 @@ static PyObject* py_mlp_backward(PyObject* self, PyObject* args) {
     Py_END_ALLOW_THREADS
     mlp_release(&b);
     if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+// ---------------------------------------------------------------- categorical log-probabilities (categorical.h)
+// logits: a float32 [rows, n] array whose rows may be further apart than n (a slice of a wider
+// output); *ld gets the row stride in floats.
+static int get_logits(PyObject* obj, Py_buffer* view, Py_ssize_t* rows, int* n, size_t* ld) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "logits: must be a float32 NumPy array [rows, n]");
+        return -1;
+    }
+    const char* fmt = view->format ? view->format : "B";
+    while (*fmt == '@' || *fmt == '=' || *fmt == '<') fmt++;
+    const char* why = NULL;
+    if (view->itemsize != 4 || strcmp(fmt, "f") != 0) why = "must be float32";
+    else if (view->ndim != 2 || view->shape[1] < 1 || view->shape[1] > INT_MAX) why = "must be [rows, n] with n >= 1";
+    else if (view->strides[1] != 4 || view->strides[0] < 4 * view->shape[1] || view->strides[0] % 4 ||
+             ((uintptr_t)view->buf) % 4)
+        why = "must have contiguous rows (a row stride of at least n floats)";
+    if (why) {
+        PyErr_Format(PyExc_ValueError, "logits: %s", why);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *rows = view->shape[0];
+    *n = (int)view->shape[1];
+    *ld = (size_t)(view->shape[0] > 1 ? view->strides[0] / 4 : view->shape[1]);
+    return 0;
+}
+
+static PyObject* py_categorical_forward(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *z_obj, *a_obj, *lp_obj, *h_obj, *lse_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO", &z_obj, &a_obj, &lp_obj, &h_obj, &lse_obj)) return NULL;
+    Py_buffer views[5];
+    int held = 0;
+    Py_ssize_t rows;
+    int n;
+    size_t ld;
+    if (get_logits(z_obj, &views[held], &rows, &n, &ld) < 0) return NULL;
+    held++;
+    PyObject* outs[4] = {a_obj, lp_obj, h_obj, lse_obj};
+    const char* names[4] = {"actions", "logp", "entropy", "lse"};
+    for (int i = 0; i < 4; i++, held++) {
+        int rc = i == 0 ? get_buffer(outs[i], &views[held], names[i], "lq", 8, "int64", rows, 1)
+                        : get_buffer(outs[i], &views[held], names[i], "f", 4, "float32", rows, 1);
+        if (rc < 0) {
+            for (int j = 0; j < held; j++) PyBuffer_Release(&views[j]);
+            return NULL;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sf_categorical_forward(views[0].buf, ld, views[1].buf, (size_t)rows, n, views[2].buf, views[3].buf, views[4].buf);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < held; j++) PyBuffer_Release(&views[j]);
+    Py_RETURN_NONE;
+}
+
+static PyObject* py_categorical_backward(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *z_obj, *a_obj, *lse_obj, *h_obj, *gl_obj, *ge_obj, *g_obj;
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &z_obj, &a_obj, &lse_obj, &h_obj, &gl_obj, &ge_obj, &g_obj)) return NULL;
+    Py_buffer views[7];
+    int held = 0;
+    Py_ssize_t rows;
+    int n;
+    size_t ld;
+    if (get_logits(z_obj, &views[held], &rows, &n, &ld) < 0) return NULL;
+    held++;
+    PyObject* rest[6] = {a_obj, lse_obj, h_obj, gl_obj, ge_obj, g_obj};
+    const char* names[6] = {"actions", "lse", "entropy", "grad_logp", "grad_entropy", "grad"};
+    void* ptr[6] = {NULL};
+    for (int i = 0; i < 6; i++) {
+        if ((i == 3 || i == 4) && rest[i] == Py_None) continue;  // a zero gradient
+        int rc = i == 0 ? get_buffer(rest[i], &views[held], names[i], "lq", 8, "int64", rows, 1)
+                        : get_buffer(rest[i], &views[held], names[i], "f", 4, "float32", rows, i == 5 ? n : 1);
+        if (rc < 0) {
+            for (int j = 0; j < held; j++) PyBuffer_Release(&views[j]);
+            return NULL;
+        }
+        ptr[i] = views[held++].buf;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sf_categorical_backward(views[0].buf, ld, ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], (size_t)rows, n, ptr[5]);
+    Py_END_ALLOW_THREADS
+    for (int j = 0; j < held; j++) PyBuffer_Release(&views[j]);
     Py_RETURN_NONE;
 }
 
@@ -781,17 +782,17 @@ static PyMethodDef module_methods[] = {
      "mlp_forward(x, weights, biases, hidden, out): K members' tanh MLPs at once (mlp.h): x [K, B, w0], "
      "weights[i] [K, w_i+1, w_i], biases[i] [K, w_i+1]; writes hidden[i] [K, B, w_i+1] (the n - 1 tanh "
      "outputs) and out [K, B, w_n]; float32 C-contiguous arrays"},
-    {"mlp_packed_size", py_mlp_packed_size, METH_VARARGS,
-     "mlp_packed_size(weights): floats mlp_pack writes for these weights [K, w_i+1, w_i] (mlp.h)"},
-    {"mlp_pack", py_mlp_pack, METH_VARARGS,
-     "mlp_pack(weights, biases, packed): every member's weights and biases in the forward kernel's layout, "
-     "into packed (float32, mlp_packed_size(weights) items), for mlp_forward_packed"},
-    {"mlp_forward_packed", py_mlp_forward_packed, METH_VARARGS,
-     "mlp_forward_packed(x, widths, packed, hidden, out): mlp_forward from mlp_pack's output; widths = "
-     "(w0, ..., wn), the same shapes otherwise"},
     {"mlp_backward", py_mlp_backward, METH_VARARGS,
      "mlp_backward(x, weights, hidden, grad_out, grad_weights, grad_biases): the gradients of mlp_forward's "
      "out, given grad_out [K, B, w_n], into grad_weights[i] and grad_biases[i] (overwritten; mlp.h)"},
+    {"categorical_forward", py_categorical_forward, METH_VARARGS,
+     "categorical_forward(logits, actions, logp, entropy, lse): per row of logits [rows, n] (float32, rows "
+     "may be strided), the log-probability of actions int64 [rows], the entropy and log-sum-exp, into "
+     "float32 [rows] arrays (categorical.h)"},
+    {"categorical_backward", py_categorical_backward, METH_VARARGS,
+     "categorical_backward(logits, actions, lse, entropy, grad_logp, grad_entropy, grad): the gradient of "
+     "categorical_forward's outputs with respect to the logits into grad float32 [rows, n]; grad_logp or "
+     "grad_entropy may be None (zero)"},
     {"connect4_bot_actions", (PyCFunction)(void (*)(void))py_connect4_bot_actions, METH_VARARGS | METH_KEYWORDS,
      "connect4_bot_actions(observations, actions, kind, depth=4, skill=1, seed=0): connect4's scripted bot "
      "(kind 0 onestep, 1 minimax to depth plies, 2 random) playing each row of observations [rows, 49] "

@@ -1,4 +1,5 @@
-"""A population's MLP (tanh hidden layers, linear output) as one autograd node with a hand-written backward.
+"""K members' MLPs (tanh hidden layers, linear output; a population, or one solo policy) as one autograd
+node with a hand-written backward.
 
 ``batched_mlp(x, weights, biases)`` computes, for every member k at once (``x`` is ``[K, B, in]``,
 ``weights[i]`` ``[K, out_i, in_i]``, ``biases[i]`` ``[K, out_i]``)::
@@ -18,16 +19,23 @@ its time (``benchmarks/population.py``):
   order autograd uses (157 vs 1,015 us for 10 x 1024 samples, one thread, measured in the same run).
 
 Where the C core is built and torch runs on one thread (a population's usual layout: one process per
-core), the forward and the backward are each one call of ``_native.mlp_forward`` / ``mlp_backward``
-(``sailfish/_native/mlp.h``): a block of rows goes through every layer while it is in cache, through a
-register-tiled matmul, with bias and tanh done on the block. On more threads the torch path above
-runs, whose batched matmuls use every thread. ``python benchmarks/population.py --mlp`` measures both.
+core, and small solo runs), the forward and the backward are each one call of ``_native.mlp_forward``
+/ ``mlp_backward`` (``sailfish/_native/mlp.h``): a block of rows goes through every layer while it is
+in cache, through a register-tiled matmul, with bias and tanh done on the block. On more threads the
+torch path above runs, whose batched matmuls use every thread. A solo ``Policy`` with an MLP encoder
+runs here too, as one member (``Policy._fused_forward``). ``python benchmarks/population.py --mlp``
+measures both ways.
+
+The forward packs the weights (transposed, padded to whole tiles) on every call, also in rollouts,
+where that is about half of a 10-member, 16-row forward. Packing once per update would need to know
+when the weights change, and torch's fused Adam kernel (``torch._fused_adam_``, which ours and
+``torch.optim.Adam(fused=True)`` call) writes parameters without bumping their version counters: a
+cache keyed on versions acted with stale weights, and a solo cartpole run stopped learning.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from sailfish.policies.activations import tanh_, tanh_backward_
@@ -65,45 +73,9 @@ def _native_forward(x, weights, biases, arrays) -> tuple[torch.Tensor, list[torc
     return out, hidden
 
 
-class PackedWeights:
-    """The forward kernel's packed copy of an MLP's weights (``_native.mlp_pack``), for a policy whose
-    weights serve many forwards between updates (a rollout's steps): packing K members' weights costs
-    about what a 16-row forward does. Repacked whenever a weight or bias has changed since: torch
-    bumps a tensor's version on every in-place write (optimizer steps, ``copy_``,
-    ``load_state_dict``); writes through ``.data`` bypass that and are not seen."""
-
-    def __init__(self):
-        self._key = None
-        self.packed: np.ndarray | None = None
-        self.widths: tuple[int, ...] = ()
-
-    def get(self, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]) -> "PackedWeights | None":
-        """Self, packed for these tensors; None where the kernel does not apply (see ``_arrays``)."""
-        if not HAS_KERNEL or torch.get_num_threads() != 1:
-            return None
-        key = tuple((t.data_ptr(), t._version) for t in (*weights, *biases))
-        if key != self._key:
-            arrays = _arrays([*weights, *biases])
-            if arrays is None:
-                return None
-            n = len(weights)
-            self.packed = np.empty(_native.mlp_packed_size(arrays[:n]), np.float32)
-            _native.mlp_pack(arrays[:n], arrays[n:], self.packed)
-            self.widths = (weights[0].shape[2], *(w.shape[1] for w in weights))
-            self._key = key
-        return self
-
-
-def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
-                packed: PackedWeights | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``.
-    ``packed``: these weights already packed for the C kernel (``PackedWeights.get``)."""
-    if packed is not None and _arrays([x]) is not None:
-        K, B = x.shape[0], x.shape[1]
-        hidden = [x.new_empty(K, B, w) for w in packed.widths[1:-1]]
-        out = x.new_empty(K, B, packed.widths[-1])
-        _native.mlp_forward_packed(x.numpy(), packed.widths, packed.packed, [h.numpy() for h in hidden], out.numpy())
-        return out, hidden
+def mlp_forward(x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The MLP above outside autograd: ``(out [K, B, out], each hidden layer's tanh output)``."""
     arrays = _arrays([x, *weights, *biases])
     if arrays is not None:
         return _native_forward(x, weights, biases, arrays)

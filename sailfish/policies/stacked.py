@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from sailfish.policies.fused_mlp import PackedWeights, batched_mlp, mlp_forward
+from sailfish.policies.fused_mlp import batched_mlp, mlp_forward
 from sailfish.policies.models import MLP, Policy
 
 
@@ -68,7 +68,6 @@ class StackedPolicy(nn.Module):
             self._scale = first.encoder.scale
             self._num_params = first.num_params
             self._linears = [n.rsplit(".", 1)[0] for n in self._param_names if n.endswith(".weight")]
-            self._packed = PackedWeights()  # the rollout's copy for the C kernel, repacked after each update
 
     # ---------------------------------------------------------------- stacked tensors by name
     def stacked(self, name: str) -> torch.Tensor:
@@ -128,10 +127,7 @@ class StackedPolicy(nn.Module):
         weights = [self.stacked(f"{name}.weight") for name in self._linears]
         biases = [self.stacked(f"{name}.bias") for name in self._linears]
         # the update: one autograd node for the whole MLP; a rollout: the same forward, nothing kept
-        if torch.is_grad_enabled():
-            out = batched_mlp(x, weights, biases)
-        else:
-            out = mlp_forward(x, weights, biases, self._packed.get(weights, biases))[0]
+        out = batched_mlp(x, weights, biases) if torch.is_grad_enabled() else mlp_forward(x, weights, biases)[0]
         return out[..., :self._num_params], out[..., self._num_params]
 
     def initial_state(self, batch: int, device) -> None:
