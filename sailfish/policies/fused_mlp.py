@@ -1,5 +1,4 @@
-"""K members' MLPs (tanh hidden layers, linear output; a population, or one solo policy) as one autograd
-node with a hand-written backward.
+"""A population's MLP (tanh hidden layers, linear output) as one autograd node with a hand-written backward.
 
 ``batched_mlp(x, weights, biases)`` computes, for every member k at once (``x`` is ``[K, B, in]``,
 ``weights[i]`` ``[K, out_i, in_i]``, ``biases[i]`` ``[K, out_i]``)::
@@ -18,19 +17,20 @@ its time (``benchmarks/population.py``):
   layer's weight gradient is ``(x^T g)^T``: for a 4-wide input it ran 6x faster than ``g^T x``, the
   order autograd uses (157 vs 1,015 us for 10 x 1024 samples, one thread, measured in the same run).
 
-Where the C core is built and torch runs on one thread (a population's usual layout: one process per
-core, and small solo runs), the forward and the backward are each one call of ``_native.mlp_forward``
-/ ``mlp_backward`` (``sailfish/_native/mlp.h``): a block of rows goes through every layer while it is
+Where the C core is built, torch runs on one thread (a population's usual layout: one process per
+core) and the batch is large (``KERNEL_MIN_ROWS`` rows per member: the update's minibatches, not a
+rollout's few rows), the forward and the backward are each one call of ``_native.mlp_forward`` /
+``mlp_backward`` (``sailfish/_native/mlp.h``): a block of rows goes through every layer while it is
 in cache, through a register-tiled matmul, with bias and tanh done on the block. On more threads the
-torch path above runs, whose batched matmuls use every thread. A solo ``Policy`` with an MLP encoder
-runs here too, as one member (``Policy._fused_forward``). ``python benchmarks/population.py --mlp``
-measures both ways.
+torch path above runs, whose batched matmuls use every thread. ``python benchmarks/population.py
+--mlp`` measures both ways.
 
-The forward packs the weights (transposed, padded to whole tiles) on every call, also in rollouts,
-where that is about half of a 10-member, 16-row forward. Packing once per update would need to know
-when the weights change, and torch's fused Adam kernel (``torch._fused_adam_``, which ours and
-``torch.optim.Adam(fused=True)`` call) writes parameters without bumping their version counters: a
-cache keyed on versions acted with stale weights, and a solo cartpole run stopped learning.
+The forward packs the weights (transposed, padded to whole tiles) on every call. Packing once per
+update would need to know when the weights change, and torch's fused Adam kernel
+(``torch._fused_adam_``, which ours and ``torch.optim.Adam(fused=True)`` call) writes parameters
+without bumping their version counters: a cache keyed on versions acted with stale weights. Solo
+policies keep torch's layers: routed through this kernel as one member, a solo cartpole iteration
+took the same time (33.7 vs 33.4 ms, interleaved medians), so the extra path was not kept.
 """
 from __future__ import annotations
 
@@ -48,10 +48,17 @@ except ImportError:  # docs and pure-Python tests without the build
 HAS_KERNEL = _native is not None and hasattr(_native, "mlp_forward")
 
 
+# Below this many rows per member the torch path is faster: the kernel packs the weights on every
+# call (see the module docstring). Forward alone, one thread, best of 60 (benchmarks/population.py
+# --mlp prints the minibatch case): K = 10 members x 16 rows 157 vs 119 us, x 128 rows 416 vs 443 us,
+# x 1,024 rows 2,734 vs 3,457 us; K = 1 x 1,024 rows 297 vs 360 us.
+KERNEL_MIN_ROWS = 128
+
+
 def _arrays(tensors: Sequence[torch.Tensor]):
     """The tensors' memory as NumPy arrays when the C kernel takes them all (plain contiguous CPU
-    float32 tensors; torch on one thread), else None."""
-    if not HAS_KERNEL or torch.get_num_threads() != 1:
+    float32 tensors; torch on one thread; the first is ``[K, rows >= KERNEL_MIN_ROWS, ...]``), else None."""
+    if not HAS_KERNEL or torch.get_num_threads() != 1 or tensors[0].dim() < 2 or tensors[0].shape[1] < KERNEL_MIN_ROWS:
         return None
     arrays = []
     for t in tensors:

@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sailfish.policies import fused_mlp
 from sailfish.policies.activations import tanh
 from sailfish.policies.distributions import DiagGaussian, make_distribution
 
@@ -179,33 +178,8 @@ class Policy(nn.Module):
         return params, value
 
     def forward(self, obs: torch.Tensor, state=None):
-        fused = self._fused_forward(obs)
-        if fused is not None:
-            return (*fused, None)
         params, value = self.decode(self.encoder(obs))
         return params, value, None
-
-    def _fused_forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The MLP encoder and the head as one C kernel call (``fused_mlp``, the population's kernel
-        with one member) where it applies: a plain ``MLP`` encoder without ``ObsNorm``, a discrete
-        head, CPU float32 and one torch thread; else None (the layer-by-layer path)."""
-        encoder = self.encoder
-        if (not fused_mlp.HAS_KERNEL or type(encoder) is not MLP or encoder.norm is not None
-                or self.log_std is not None or obs.device.type != "cpu" or torch.get_num_threads() != 1):
-            return None
-        x = obs.reshape(1, obs.shape[0], -1)
-        if x.dtype != torch.float32:
-            x = x.float()
-        if encoder.scale != 1.0:
-            x = x * encoder.scale
-        layers = [*encoder.linears, self.head]
-        weights = [layer.weight.unsqueeze(0) for layer in layers]
-        biases = [layer.bias.unsqueeze(0) for layer in layers]
-        if torch.is_grad_enabled():
-            out = fused_mlp.batched_mlp(x.contiguous(), weights, biases)[0]
-        else:
-            out = fused_mlp.mlp_forward(x.contiguous(), weights, biases)[0][0]
-        return out[:, :self.num_params], out[:, self.num_params]
 
     def observation_norm(self) -> ObsNorm | None:
         """The encoder's ``ObsNorm``, if it has one (the trainer feeds and commits it)."""
