@@ -19,7 +19,7 @@
     python benchmarks/population.py [--members 20] [--iterations 10] [--breakout] [--ablation]
     python benchmarks/population.py --iterations 0 --steps-to-target 16
     python benchmarks/population.py --tanh      # tanh's ways and backwards, per call
-    python benchmarks/population.py --mlp       # the population MLP's forward + backward: C kernel vs torch
+    python benchmarks/population.py --mlp       # the C kernels against torch's ops: per call, then in a trainer
 """
 from __future__ import annotations
 
@@ -188,6 +188,38 @@ def mlp_costs(members: int = 10, rows: int = 1024, widths=(4, 64, 64, 3), repeat
     return best
 
 
+def kernels_in_trainer(members: int = 10, rounds: int = 25) -> dict[str, tuple[float, float]]:
+    """Median milliseconds of a K-member cartpole trainer's collection and update, with the C kernels
+    (the MLP's and the categorical head's) and with torch's ops, toggled round by round in one
+    process on the same trainer, so both see the same machine and the same learning state."""
+    import statistics
+
+    from sailfish.policies import distributions, fused_mlp
+
+    base = Config.load("cartpole", {"runs_dir": "", "total_steps": 10**9, "torch_threads": 1})
+    configs = [base.replace(seed=s) for s in range(members)]
+    env = make_member_env(configs)
+    trainer = Trainer(env, config=configs)
+    for _ in range(3):
+        trainer.iteration()
+    times = {"C kernels": ([], []), "torch ops": ([], [])}
+    kernels = fused_mlp.HAS_KERNEL, distributions.HAS_KERNEL
+    try:
+        for _ in range(rounds):
+            for name, (collect, update) in times.items():
+                fused_mlp.HAS_KERNEL = distributions.HAS_KERNEL = name == "C kernels" and all(kernels)
+                t0 = time.perf_counter()
+                trainer.collect()
+                t1 = time.perf_counter()
+                trainer.update()
+                collect.append(t1 - t0)
+                update.append(time.perf_counter() - t1)
+    finally:
+        fused_mlp.HAS_KERNEL, distributions.HAS_KERNEL = kernels
+        env.close()
+    return {name: (1e3 * statistics.median(c), 1e3 * statistics.median(u)) for name, (c, u) in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=20)
@@ -218,6 +250,11 @@ def main() -> None:
             print(f"{name:9} forward + backward, 10 x 1024 samples of 4-64-64-3: best {ms:.2f} ms "
                   f"({flops * 10 * 1024 / ms / 1e6:.1f} GFLOP/s)")
         print(f"torch / C: {costs['torch'] / costs['C kernel']:.2f}x; batched matmul peak here {peak:.1f} GFLOP/s")
+        medians = kernels_in_trainer()
+        for name, (collect, update) in medians.items():
+            print(f"K = 10 cartpole trainer, {name:9}: collection {collect:6.1f} ms, update {update:6.1f} ms "
+                  f"per iteration (medians of 25 interleaved rounds)")
+        print(f"update, torch / C: {medians['torch ops'][1] / medians['C kernels'][1]:.2f}x")
         return
     if args.steps_to_target:
         seeds = list(range(args.steps_to_target))

@@ -53,8 +53,9 @@ def _rows(logits: torch.Tensor) -> torch.Tensor | None:
 
 class _LogprobEntropy(torch.autograd.Function):
     """``Categorical.logprob_entropy`` as one C pass each way (``sailfish/_native/categorical.h``)
-    instead of log_softmax, exp, mul, sum and gather and their autograd nodes: 891 vs ~250 us
-    forward + backward on a population minibatch (10 x 1024 rows of 2 logits, one thread)."""
+    instead of log_softmax, exp, mul, sum and gather and their autograd nodes. Forward and backward
+    through autograd on a K = 10 minibatch (10 x 1,024 rows of 2 logits beside a value column, one
+    thread, best of 100, interleaved): 623-635 us against torch's 896-915 us."""
 
     @staticmethod
     def forward(ctx, logits, actions):
