@@ -52,6 +52,16 @@ def network(members, rows, widths, seed=0):
     return x, weights, biases, upstream
 
 
+def outputs_and_gradients(out, weights, biases, upstream):
+    return out, torch.autograd.grad(out, [*weights, *biases], upstream)
+
+
+def assert_close_outputs(got, want):
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-5)
+    for g, w in zip(got[1], want[1]):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("members, rows, widths", [
     (10, 1024, [4, 64, 64, 3]),   # cartpole's population minibatch
     (3, 97, [4, 64, 64, 3]),      # a row block (96) and a tile (6) that do not divide the rows
@@ -63,14 +73,9 @@ def network(members, rows, widths, seed=0):
 def test_the_c_kernel_gives_autograds_values_and_gradients(one_thread, kernel_calls, members, rows, widths):
     x, weights, biases, upstream = network(members, rows, widths)
     expected = reference(x, weights, biases)
-    expected_grads = torch.autograd.grad(expected, [*weights, *biases], upstream)
-
-    out = fused_mlp.batched_mlp(x, weights, biases)
-    grads = torch.autograd.grad(out, [*weights, *biases], upstream)
+    got = outputs_and_gradients(fused_mlp.batched_mlp(x, weights, biases), weights, biases, upstream)
     assert kernel_calls == {"mlp_forward": 1, "mlp_backward": 1}
-    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
-    for got, want in zip(grads, expected_grads):
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    assert_close_outputs(got, outputs_and_gradients(expected, weights, biases, upstream))
 
 
 def test_the_c_kernel_and_the_torch_path_agree_and_members_stay_apart(one_thread, kernel_calls, monkeypatch):
@@ -87,12 +92,9 @@ def test_the_c_kernel_and_the_torch_path_agree_and_members_stay_apart(one_thread
         assert all(torch.equal(a[k], b[k]) for a, b in zip(grads, grads2))
     assert not torch.equal(out[2], out2[2])
     monkeypatch.setattr(fused_mlp, "HAS_KERNEL", False)  # the torch ops, which more threads use
-    torch_out = fused_mlp.batched_mlp(x, weights, biases)
-    torch_grads = torch.autograd.grad(torch_out, [*weights, *biases], upstream)
+    torch_path = outputs_and_gradients(fused_mlp.batched_mlp(x, weights, biases), weights, biases, upstream)
     assert kernel_calls == {"mlp_forward": 2, "mlp_backward": 2}
-    torch.testing.assert_close(out, torch_out, rtol=1e-5, atol=1e-5)
-    for got, want in zip(grads, torch_grads):
-        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    assert_close_outputs((out, grads), torch_path)
 
 
 def test_the_kernel_is_left_to_torch_where_it_does_not_apply(kernel_calls):
