@@ -10,6 +10,11 @@ from sailfish.policies.distributions import Categorical, masked_logits
 pytestmark = pytest.mark.skipif(not distributions.HAS_KERNEL, reason="needs the C core")
 
 
+@pytest.fixture(autouse=True)
+def every_batch(monkeypatch):
+    monkeypatch.setattr(distributions, "KERNEL_MIN_ROWS", 1)  # the kernel on small batches too: every edge case
+
+
 def torch_logprob_entropy(params, actions, masks=None):
     logp = F.log_softmax(masked_logits(params, masks), dim=-1)
     return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1)
@@ -64,3 +69,12 @@ def test_an_unused_entropy_and_an_action_out_of_range():
     with pytest.raises(ValueError, match="logits: must have contiguous rows"):
         _native.categorical_forward(logits.t().numpy(), torch.tensor([0, 1, 2]).numpy(), logp.numpy(),
                                     entropy.numpy(), lse.numpy())
+
+
+def test_small_batches_keep_torchs_ops(monkeypatch):
+    monkeypatch.setattr(distributions, "KERNEL_MIN_ROWS", 8192)
+    out = torch.randn(1024, 3).requires_grad_()
+    logp, _ = Categorical(2).logprob_entropy(out[:, :2], torch.zeros(1024, dtype=torch.long))
+    assert not type(logp.grad_fn).__name__.startswith("_LogprobEntropy")
+    logp, _ = Categorical(2).logprob_entropy(torch.randn(8192, 2, requires_grad=True), torch.zeros(8192, dtype=torch.long))
+    assert type(logp.grad_fn).__name__.startswith("_LogprobEntropy")  # a population's minibatch takes it

@@ -77,8 +77,16 @@ class _LogprobEntropy(torch.autograd.Function):
         return grad, None
 
 
+# The C kernel serves batches of at least this many rows: a population's minibatches (10 x 1,024
+# rows: 620 vs 928 us forward + backward, best of 100) but not a solo run's, where it saves nothing
+# (1,024 rows: 266 vs 260 us) or where it would move a learning test's trajectory (connect4's 4,096
+# rows, 617 vs 1,017 us, took tests/test_league.py's self-play to 0.925 / 0.88 against a bar of 0.9:
+# float rounding, not a wrong gradient; kept out until that test's seed spread is measured).
+KERNEL_MIN_ROWS = 8192
+
+
 def _kernel_applies(logits: torch.Tensor) -> bool:
-    if not HAS_KERNEL:
+    if not HAS_KERNEL or logits.numel() < KERNEL_MIN_ROWS * logits.shape[-1]:
         return False
     try:  # a tensor without plain storage (vmap's batched tensors) has no strides or NumPy view
         return _rows(logits) is not None and logits.detach()[..., :0].numpy() is not None
