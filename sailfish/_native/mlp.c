@@ -166,13 +166,15 @@ static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s) {
 }
 
 // ---------------------------------------------------------------- forward and backward
-size_t sf_mlp_packed_size(const SfMlpShape* s) {
+// The forward's packed weights: per member, per layer, W_i^T zero-padded to whole 16-column tiles,
+// then the padded bias (floats per member and layer: (w_i + 1) * pad16(w_{i+1})).
+static size_t sf_mlp_packed_size(const SfMlpShape* s) {
     size_t per_member = 0;
     for (int i = 0; i < s->layers; i++) per_member += (size_t)(s->widths[i] + 1) * pad16(s->widths[i + 1]);
     return per_member * (size_t)s->members;
 }
 
-void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
+static void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
     const int n = s->layers;
     const int* w = s->widths;
     for (int k = 0; k < s->members; k++) {
@@ -192,7 +194,7 @@ void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* 
     }
 }
 
-void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
+static void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
     const int n = s->layers, B = s->rows;
     const int* w = s->widths;
     const float* layer[64];

@@ -15,7 +15,6 @@
 // order and sums accumulate in a fixed order, so results are deterministic.
 #ifndef SAILFISH_MLP_H
 #define SAILFISH_MLP_H
-#include <stddef.h>
 
 typedef struct {
     int members;       // K
@@ -31,13 +30,5 @@ int sf_mlp_forward(const SfMlpShape* shape, const float* x, const float* const* 
 int sf_mlp_backward(const SfMlpShape* shape, const float* x, const float* const* weights,
                     const float* const* hidden, const float* grad_out, float* const* grad_weights,
                     float* const* grad_biases);
-
-// sf_mlp_forward's two steps: sf_mlp_pack writes every member's weights and biases in the kernel's
-// layout (per member, per layer: W_i^T zero-padded to whole 16-column tiles, then the padded bias)
-// into sf_mlp_packed_size floats; sf_mlp_forward_packed runs the forward from them (<= 64 layers).
-size_t sf_mlp_packed_size(const SfMlpShape* shape);
-void sf_mlp_pack(const SfMlpShape* shape, const float* const* weights, const float* const* biases, float* packed);
-void sf_mlp_forward_packed(const SfMlpShape* shape, const float* x, const float* packed, float* const* hidden,
-                           float* out);
 
 #endif
