@@ -140,6 +140,9 @@ class MmoEncoder(nn.Module):
         a, b, _ = self.split
         w = self.fc1.weight
         h = torch.addmm(self.fc1.bias, onehots.flatten(1), w[:, :a].t())
-        h.addmm_(counts.flatten(1), w[:, a:a + b].t()).addmm_(stats, w[:, a + b:].t())
+        if h.dtype == w.dtype:  # in place where it can be: one [B, hidden] tensor for the three products
+            h.addmm_(counts.flatten(1), w[:, a:a + b].t()).addmm_(stats, w[:, a + b:].t())
+        else:  # under bf16 autocast (h is bf16): in-place ops are not autocast, the out-of-place ones are
+            h = torch.addmm(torch.addmm(h, counts.flatten(1), w[:, a:a + b].t()), stats, w[:, a + b:].t())
         h = F.relu(h)
         return F.relu(F.linear(h, self.fc2.weight, self.fc2.bias))
