@@ -1,5 +1,6 @@
 // The learner kernels' bindings, for module.c: tanh and its backward (activations.h), the fused MLP
-// (mlp.h) and the categorical log-probabilities (categorical.h). Each takes the caller's arrays
+// (mlp.h), the categorical log-probabilities (categorical.h) and the PPO minibatch gradient
+// (ppo_gradient.h). Each takes the caller's arrays
 // through the buffer protocol, checks dtype, contiguity and shape (errors name the array and what
 // it should be), and runs the kernel with the GIL released. module.c is the only includer, so the
 // functions stay plain static, as in binding_checks.h.
@@ -16,6 +17,7 @@
 #include "binding_checks.h"
 #include "categorical.h"
 #include "mlp.h"
+#include "ppo_gradient.h"
 
 // ---------------------------------------------------------------- activations
 // A writable, C-contiguous float32 buffer of any shape; *count gets its number of items.
@@ -77,7 +79,7 @@ static PyObject* py_tanh_backward_(PyObject* self, PyObject* args) {
 
 // The buffers of one call, released together.
 typedef struct {
-    Py_buffer views[4 * SF_MLP_MAX_LAYERS + 4];
+    Py_buffer views[4 * SF_MLP_MAX_LAYERS + 12];
     int count;
 } MlpBuffers;
 
@@ -334,6 +336,67 @@ static PyObject* py_categorical_backward(PyObject* self, PyObject* args) {
     sf_categorical_backward(views[0].buf, ld, p[0], p[1], p[2], p[3], p[4], (size_t)rows, n, p[5]);
     Py_END_ALLOW_THREADS
     for (int j = 0; j < held; j++) PyBuffer_Release(&views[j]);
+    Py_RETURN_NONE;
+}
+
+// ---------------------------------------------------------------- the PPO minibatch gradient (ppo_gradient.h)
+// A per-row (or per-member) buffer of one call, held in b; its memory, or NULL with an error set.
+static void* ppo_rows(MlpBuffers* b, PyObject* obj, const char* what, int is_int, Py_ssize_t rows, Py_ssize_t items,
+                      int is_double) {
+    Py_buffer* view = &b->views[b->count];
+    int rc = is_int ? get_buffer(obj, view, what, "lq", 8, "int64", rows, items)
+             : is_double ? get_buffer(obj, view, what, "d", 8, "float64", rows, items)
+                         : get_buffer(obj, view, what, "f", 4, "float32", rows, items);
+    if (rc < 0) return NULL;
+    b->count++;
+    return view->buf;
+}
+
+static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *w_obj, *b_obj, *a_obj, *lp_obj, *adv_obj, *v_obj, *ret_obj, *coefs_obj, *gw_obj, *gb_obj,
+        *ratio_obj, *sums_obj;
+    int norm_adv;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOpOOOO", &x_obj, &w_obj, &b_obj, &a_obj, &lp_obj, &adv_obj, &v_obj, &ret_obj,
+                          &coefs_obj, &norm_adv, &gw_obj, &gb_obj, &ratio_obj, &sums_obj))
+        return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    if (n < 0) return NULL;
+    if (widths[n] < 2) {
+        PyErr_Format(PyExc_ValueError, "ppo_gradient: the last layer has %d outputs; it needs the logits and the value (>= 2)",
+                     widths[n]);
+        return NULL;
+    }
+    MlpBuffers b = {.count = 0};
+    float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS], *grad_w[SF_MLP_MAX_LAYERS], *grad_b[SF_MLP_MAX_LAYERS];
+    const Py_ssize_t K = s.members, rows = (Py_ssize_t)s.members * s.rows;
+    Py_ssize_t xs[3] = {K, s.rows, widths[0]};
+    SfPpoBatch batch = {.norm_adv = norm_adv};
+    const float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
+    int ok = x && (batch.actions = ppo_rows(&b, a_obj, "actions", 1, rows, 1, 0)) &&
+             (batch.old_logprobs = ppo_rows(&b, lp_obj, "old_logprobs", 0, rows, 1, 0)) &&
+             (batch.advantages = ppo_rows(&b, adv_obj, "advantages", 0, rows, 1, 0)) &&
+             (batch.old_values = ppo_rows(&b, v_obj, "old_values", 0, rows, 1, 0)) &&
+             (batch.returns = ppo_rows(&b, ret_obj, "returns", 0, rows, 1, 0)) &&
+             (batch.coefs = ppo_rows(&b, coefs_obj, "coefs", 0, K, 4, 0)) &&
+             (batch.ratios = ppo_rows(&b, ratio_obj, "ratios", 0, rows, 1, 0)) &&
+             (batch.sums = ppo_rows(&b, sums_obj, "sums", 0, K, 3, 1)) &&
+             mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) == 0 &&
+             mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) == 0 &&
+             mlp_layer_arrays(&b, gw_obj, "grad_weights", &s, 0, n, 0, grad_w) == 0 &&
+             mlp_layer_arrays(&b, gb_obj, "grad_biases", &s, 0, n, 1, grad_b) == 0;
+    if (!ok) {
+        mlp_release(&b);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sf_ppo_gradient(&s, x, (const float* const*)weights, (const float* const*)biases, &batch, grad_w, grad_b);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
+    if (rc < 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 

@@ -136,9 +136,10 @@ typedef struct {
     float* grad_wt[64];  // per layer, grad W^T [w_i, pad16(w_{i+1})]
     float* grad_b[64];   // per layer, [pad16(w_{i+1})]
     float* g[2];         // two [SF_ROW_BLOCK, pad16(widest)] gradient blocks
+    float* hidden[64];   // sf_mlp_gradient only: per hidden layer, one block's tanh outputs [SF_ROW_BLOCK, w_{i+1}]
 } SfScratch;
 
-static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s) {
+static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int block_hidden) {
     const int n = s->layers;
     const int* w = s->widths;
     if (n < 1 || n > 64) return -1;
@@ -146,6 +147,7 @@ static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s) {
     for (int i = 0; i < n; i++) {
         total += (size_t)w[i + 1] * pad16(w[i]) + (size_t)(w[i] + 1) * pad16(w[i + 1]);
         if ((size_t)pad16(w[i + 1]) > widest) widest = pad16(w[i + 1]);
+        if (block_hidden && i < n - 1) total += (size_t)SF_ROW_BLOCK * w[i + 1];
     }
     total += 2 * (size_t)SF_ROW_BLOCK * widest;
     // zeroed: padding columns are read by the kernel (into outputs it never stores), so they hold 0
@@ -162,7 +164,60 @@ static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s) {
     }
     sc->g[0] = p;
     sc->g[1] = p + SF_ROW_BLOCK * widest;
+    p += 2 * (size_t)SF_ROW_BLOCK * widest;
+    for (int i = 0; block_hidden && i < n - 1; i++) {
+        sc->hidden[i] = p;
+        p += (size_t)SF_ROW_BLOCK * w[i + 1];
+    }
     return 0;
+}
+
+// Member k's backward begins: its weights padded for the input's gradient, the sums zeroed.
+static void sf_backward_begin(SfScratch* sc, const SfMlpShape* s, const float* const* weights, int k) {
+    const int* w = s->widths;
+    for (int i = 0; i < s->layers; i++) {
+        const int in = w[i], outw = w[i + 1], ld = pad16(in);
+        const float* W = weights[i] + (size_t)k * outw * in;
+        for (int o = 0; o < outw; o++) memcpy(sc->weights[i] + (size_t)o * ld, W + (size_t)o * in, sizeof(float) * in);
+        memset(sc->grad_wt[i], 0, sizeof(float) * (size_t)in * pad16(outw));
+        memset(sc->grad_b[i], 0, sizeof(float) * pad16(outw));
+    }
+}
+
+// One block of rb rows back through every layer: sc->g[0] holds the output's gradient [rb,
+// pad16(w_n)] (overwritten); inputs[i] are layer i's input rows, w_i floats apart (x's, then each
+// hidden layer's tanh outputs). The weight and bias gradients accumulate in sc.
+static void sf_backward_block(SfScratch* sc, const SfMlpShape* s, const float* const* inputs, int rb) {
+    const int* w = s->widths;
+    float* g = sc->g[0];
+    float* next = sc->g[1];
+    for (int i = s->layers - 1; i >= 0; i--) {
+        const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
+        // grad W_i^T [in, outw] += inp^T g: rows of the block are the reduction
+        sf_gemm(in, outw, rb, inputs[i], 1, in, g, ldg, sc->grad_wt[i], ldg, NULL, 1);
+        sf_add_column_sums(sc->grad_b[i], g, rb, ldg, outw);
+        if (i > 0) {  // the input's gradient g W_i, then through tanh: * (1 - h^2)
+            const int ldn = pad16(in);
+            sf_gemm(rb, in, outw, g, ldg, 1, sc->weights[i], ldn, next, ldn, NULL, 0);
+            for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, inputs[i] + (size_t)r * in, in);
+            float* t = g;
+            g = next;
+            next = t;
+        }
+    }
+}
+
+// Member k's sums, transposed back, into its slices of the outputs.
+static void sf_backward_end(const SfScratch* sc, const SfMlpShape* s, int k, float* const* grad_weights,
+                            float* const* grad_biases) {
+    const int* w = s->widths;
+    for (int i = 0; i < s->layers; i++) {
+        const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
+        float* gw = grad_weights[i] + (size_t)k * outw * in;
+        for (int o = 0; o < outw; o++)
+            for (int p = 0; p < in; p++) gw[(size_t)o * in + p] = sc->grad_wt[i][(size_t)p * ldg + o];
+        memcpy(grad_biases[i] + (size_t)k * outw, sc->grad_b[i], sizeof(float) * outw);
+    }
 }
 
 // ---------------------------------------------------------------- forward and backward
@@ -194,26 +249,46 @@ static void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const 
     }
 }
 
+// Member k's packed layers (sf_mlp_pack's layout), layer by layer, into layer[0..n).
+static void sf_member_layers(const SfMlpShape* s, const float* packed, int k, const float** layer) {
+    const int* w = s->widths;
+    size_t per_member = 0;
+    for (int i = 0; i < s->layers; i++) per_member += (size_t)(w[i] + 1) * pad16(w[i + 1]);
+    packed += per_member * (size_t)k;
+    for (int i = 0; i < s->layers; i++) {
+        layer[i] = packed;
+        packed += (size_t)(w[i] + 1) * pad16(w[i + 1]);
+    }
+}
+
+// One block of rb rows forward through every layer: layer i's output rows go to dst[i], ld[i]
+// floats apart (tanh applied on hidden layers); in is the block's input rows, w_0 floats apart.
+static void sf_forward_block(const SfMlpShape* s, const float* const* layer, const float* in, int rb,
+                             float* const* dst, const int* ld) {
+    const int n = s->layers;
+    const int* w = s->widths;
+    for (int i = 0; i < n; i++) {
+        const int outw = w[i + 1], ldw = pad16(outw);
+        sf_gemm(rb, outw, w[i], in, w[i], 1, layer[i], ldw, dst[i], ld[i], layer[i] + (size_t)w[i] * ldw, 0);
+        if (i < n - 1) sf_tanh_inplace(dst[i], (size_t)rb * outw);  // hidden rows are dense (ld = width)
+        in = dst[i];
+    }
+}
+
 static void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
     const int n = s->layers, B = s->rows;
     const int* w = s->widths;
     const float* layer[64];
+    float* dst[64];
+    int ld[64];
+    for (int i = 0; i < n; i++) ld[i] = w[i + 1];
     for (int k = 0; k < s->members; k++) {
-        for (int i = 0; i < n; i++) {
-            layer[i] = packed;
-            packed += (size_t)(w[i] + 1) * pad16(w[i + 1]);
-        }
+        sf_member_layers(s, packed, k, layer);
         for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
             const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
             const size_t row = (size_t)k * B + r0;
-            const float* in = x + row * w[0];
-            for (int i = 0; i < n; i++) {
-                const int outw = w[i + 1], ld = pad16(outw);
-                float* dst = (i < n - 1 ? hidden[i] : out) + row * outw;
-                sf_gemm(rb, outw, w[i], in, w[i], 1, layer[i], ld, dst, outw, layer[i] + (size_t)w[i] * ld, 0);
-                if (i < n - 1) sf_tanh_inplace(dst, (size_t)rb * outw);
-                in = dst;
-            }
+            for (int i = 0; i < n; i++) dst[i] = (i < n - 1 ? hidden[i] : out) + row * w[i + 1];
+            sf_forward_block(s, layer, x + row * w[0], rb, dst, ld);
         }
     }
 }
@@ -233,50 +308,61 @@ int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* wei
                     const float* const* hidden, const float* grad_out, float* const* grad_weights,
                     float* const* grad_biases) {
     SfScratch sc;
-    if (sf_scratch_alloc(&sc, s) < 0) return -1;
+    if (sf_scratch_alloc(&sc, s, 0) < 0) return -1;
     const int n = s->layers, B = s->rows;
     const int* w = s->widths;
+    const int last = w[n], ldl = pad16(last);
+    const float* inputs[64];
     for (int k = 0; k < s->members; k++) {
-        for (int i = 0; i < n; i++) {
-            const int in = w[i], outw = w[i + 1], ld = pad16(in);
-            const float* W = weights[i] + (size_t)k * outw * in;
-            for (int o = 0; o < outw; o++) memcpy(sc.weights[i] + (size_t)o * ld, W + (size_t)o * in, sizeof(float) * in);
-            memset(sc.grad_wt[i], 0, sizeof(float) * (size_t)in * pad16(outw));
-            memset(sc.grad_b[i], 0, sizeof(float) * pad16(outw));
-        }
+        sf_backward_begin(&sc, s, weights, k);
         for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
             const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
             const size_t row = (size_t)k * B + r0;
             // the block's output gradient, padded (the padding columns stay 0 from calloc)
-            float* g = sc.g[0];
-            float* next = sc.g[1];
-            const int last = w[n], ldl = pad16(last);
-            for (int r = 0; r < rb; r++) memcpy(g + (size_t)r * ldl, grad_out + (row + r) * last, sizeof(float) * last);
-            for (int i = n - 1; i >= 0; i--) {
-                const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
-                const float* inp = i == 0 ? x + row * in : hidden[i - 1] + row * in;
-                // grad W_i^T [in, outw] += inp^T g: rows of the block are the reduction
-                sf_gemm(in, outw, rb, inp, 1, in, g, ldg, sc.grad_wt[i], ldg, NULL, 1);
-                sf_add_column_sums(sc.grad_b[i], g, rb, ldg, outw);
-                if (i > 0) {  // the input's gradient g W_i, then through tanh: * (1 - h^2)
-                    const int ldn = pad16(in);
-                    sf_gemm(rb, in, outw, g, ldg, 1, sc.weights[i], ldn, next, ldn, NULL, 0);
-                    const float* h = hidden[i - 1] + row * in;
-                    for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, h + (size_t)r * in, in);
-                    float* t = g;
-                    g = next;
-                    next = t;
-                }
-            }
+            for (int r = 0; r < rb; r++) memcpy(sc.g[0] + (size_t)r * ldl, grad_out + (row + r) * last, sizeof(float) * last);
+            for (int i = 0; i < n; i++) inputs[i] = (i == 0 ? x : hidden[i - 1]) + row * w[i];
+            sf_backward_block(&sc, s, inputs, rb);
         }
-        for (int i = 0; i < n; i++) {
-            const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
-            float* gw = grad_weights[i] + (size_t)k * outw * in;
-            for (int o = 0; o < outw; o++)
-                for (int p = 0; p < in; p++) gw[(size_t)o * in + p] = sc.grad_wt[i][(size_t)p * ldg + o];
-            memcpy(grad_biases[i] + (size_t)k * outw, sc.grad_b[i], sizeof(float) * outw);
-        }
+        sf_backward_end(&sc, s, k, grad_weights, grad_biases);
     }
+    free(sc.base);
+    return 0;
+}
+
+int sf_mlp_gradient(const SfMlpShape* s, const float* x, const float* const* weights, const float* const* biases,
+                    SfMlpLoss loss, void* ctx, float* const* grad_weights, float* const* grad_biases) {
+    SfScratch sc;
+    if (sf_scratch_alloc(&sc, s, 1) < 0) return -1;
+    float* packed = malloc(sizeof(float) * (sf_mlp_packed_size(s) + 1));
+    if (!packed) {
+        free(sc.base);
+        return -1;
+    }
+    sf_mlp_pack(s, weights, biases, packed);
+    const int n = s->layers, B = s->rows;
+    const int* w = s->widths;
+    const float* layer[64];
+    const float* inputs[64];
+    float* dst[64];
+    int ld[64];
+    for (int i = 0; i < n; i++) {  // hidden blocks dense; the output straight into the gradient block
+        dst[i] = i < n - 1 ? sc.hidden[i] : sc.g[0];
+        ld[i] = i < n - 1 ? w[i + 1] : pad16(w[n]);
+        if (i > 0) inputs[i] = sc.hidden[i - 1];
+    }
+    for (int k = 0; k < s->members; k++) {
+        sf_member_layers(s, packed, k, layer);
+        sf_backward_begin(&sc, s, weights, k);
+        for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
+            const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
+            inputs[0] = x + ((size_t)k * B + r0) * w[0];
+            sf_forward_block(s, layer, inputs[0], rb, dst, ld);
+            loss(ctx, k, r0, rb, sc.g[0], ld[n - 1]);
+            sf_backward_block(&sc, s, inputs, rb);
+        }
+        sf_backward_end(&sc, s, k, grad_weights, grad_biases);
+    }
+    free(packed);
     free(sc.base);
     return 0;
 }

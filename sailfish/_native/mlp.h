@@ -31,4 +31,14 @@ int sf_mlp_backward(const SfMlpShape* shape, const float* x, const float* const*
                     const float* const* hidden, const float* grad_out, float* const* grad_weights,
                     float* const* grad_biases);
 
+// The gradient of a loss of the output, without storing anything of size B: each block of rows goes
+// forward, `loss` turns the block's output into the loss's gradient with respect to it, and the
+// block goes back through every layer while its activations are still in cache (ppo_loss.h's
+// update is the caller). loss(ctx, k, row, rows, block, ld): `block` holds output rows row ..
+// row + rows - 1 of member k, ld floats apart; it overwrites each row's w_n values with d loss / d out.
+typedef void (*SfMlpLoss)(void* ctx, int member, int row, int rows, float* block, int ld);
+int sf_mlp_gradient(const SfMlpShape* shape, const float* x, const float* const* weights,
+                    const float* const* biases, SfMlpLoss loss, void* ctx, float* const* grad_weights,
+                    float* const* grad_biases);
+
 #endif

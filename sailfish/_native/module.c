@@ -469,6 +469,10 @@ static PyMethodDef module_methods[] = {
     {"mlp_backward", py_mlp_backward, METH_VARARGS,
      "mlp_backward(x, weights, hidden, grad_out, grad_weights, grad_biases): the gradients of mlp_forward's "
      "out, given grad_out [K, B, w_n], into grad_weights[i] and grad_biases[i] (overwritten; mlp.h)"},
+    {"ppo_gradient", py_ppo_gradient, METH_VARARGS,
+     "ppo_gradient(x, weights, biases, actions, old_logprobs, advantages, old_values, returns, coefs, norm_adv, "
+     "grad_weights, grad_biases, ratios, sums): one PPO minibatch's parameter gradients for K MLPs with a "
+     "categorical head and a value column (ppo_gradient.h); coefs float32 [K, 4], sums float64 [K, 3]"},
     {"categorical_forward", py_categorical_forward, METH_VARARGS,
      "categorical_forward(logits, actions, logp, entropy, lse): per row of logits [rows, n] (float32, rows "
      "may be strided), the log-probability of actions int64 [rows], the entropy and log-sum-exp, into "

@@ -144,7 +144,8 @@ class Config:
     """torch device: "cpu", "cuda", "cuda:1", ... ("auto" = cuda if available)."""
     precision: str = "auto"
     """Matmul precision of the policy's forward passes: "auto" (bf16 where the hardware has native
-    bf16: AVX512_BF16/AMX on CPU, bf16 support on the GPU; fp32 elsewhere), "bf16" or "fp32".
+    bf16: AVX512_BF16/AMX on CPU, bf16 support on the GPU; fp32 elsewhere, and for the small MLPs
+    whose update the C minibatch kernel computes, ``sailfish.train.fused_update``), "bf16" or "fp32".
     Parameters, optimizer state, advantages, returns and losses stay fp32."""
     compile: bool = False
     """Wrap the policy in torch.compile (needs a C++ compiler on CPU)."""

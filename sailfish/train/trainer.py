@@ -27,6 +27,7 @@ from sailfish.train.collector import Collector
 from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
+from sailfish.train.fused_update import FusedUpdate
 from sailfish.train.hardware import autocast, keep_freed_memory, resolve_precision, resolve_threads
 from sailfish.train.interrupt import DeferredInterrupt
 from sailfish.train.members import (MemberValues, check_members, clip_member_grad_norms_, member_advantages,
@@ -99,6 +100,13 @@ class Trainer:
         self.recurrent = bool(getattr(self.policy, "is_recurrent", False))
         self.forward = torch.compile(self.policy) if config.compile else self.policy
         autocast_dtype, self.precision = resolve_precision(config.precision, self.device)
+        # the minibatch gradient in one C call (fp32) where the policy allows (sailfish.train.fused_update)
+        self.fused = FusedUpdate.build(self.policy, self.dist, self.members, self.device, self.threads)
+        if self.fused is not None and autocast_dtype is not None:
+            if config.precision == "auto":  # on a small MLP the fp32 kernel beats bf16 matmuls (BENCHMARKS.md)
+                autocast_dtype, self.precision = None, "fp32 (a small MLP: the C minibatch kernel, fp32, serves it)"
+            else:
+                self.fused = None  # bf16 asked for: torch's ops run it
         self.amp = autocast(autocast_dtype, self.device)
         self.params = self.policy.member_parameters() if K > 1 else [p for p in self.policy.parameters()
                                                                       if p.requires_grad]
@@ -258,8 +266,13 @@ class Trainer:
             if epoch == 0:
                 stats.explained_variance = stats.per_member_explained_variance(exp, padded)
             for mb in exp.minibatches(cfg.minibatch_size, self.shuffle_rngs, live, cfg.prio_alpha, beta):
-                loss = self.loss(mb, stats)
-                self.step(loss)
+                if self.fused is not None and self.fused.takes(mb):  # the same gradient in one C call
+                    policy_loss, value_loss, entropy, ratio = self.fused.gradients(mb)
+                    self._keep_ratios(mb, ratio)
+                    stats.add_minibatch(policy_loss, value_loss, entropy)
+                    self.step()
+                else:
+                    self.step(self.loss(mb, stats))
         self.update_count += 1
         if norm is not None:
             norm.commit(distributed.sum_over_ranks if self.world_size > 1 else None)
@@ -303,17 +316,20 @@ class Trainer:
         loss, policy_loss, value_loss, ratio = ppo.FusedPPOLoss.apply(
             new_logprobs, new_values, mb.logprobs, advantages, mb.values, mb.returns,
             hp["clip_coef"], hp["vf_clip_coef"], hp["vf_coef"], mb.weights, mb.live, K)
-        # Each sample's latest ratio: V-trace weights for the next epoch, approx_kl / clipfrac at the end.
-        ratios = self.experience.member_segments(self.experience.ratios)
-        if mb.index is None:
-            ratios.copy_(ratio)
-        else:
-            ratios[torch.arange(K, device=self.device)[:, None], mb.index] = ratio
+        self._keep_ratios(mb, ratio)
         stats.add_minibatch(policy_loss, value_loss, entropy)
         ent_coef = hp["ent_coef"]
         if isinstance(ent_coef, torch.Tensor):
             return loss - (ent_coef.reshape(K) * entropy).sum()
         return loss - ent_coef * entropy.sum() if ent_coef > 0 else loss
+
+    def _keep_ratios(self, mb: Minibatch, ratio: torch.Tensor) -> None:
+        """Each sample's latest ratio: V-trace weights for the next epoch, approx_kl / clipfrac at the end."""
+        ratios = self.experience.member_segments(self.experience.ratios)
+        if mb.index is None:
+            ratios.copy_(ratio)
+        else:
+            ratios[torch.arange(self.num_members, device=self.device)[:, None], mb.index] = ratio
 
     def evaluate(self, mb: Minibatch) -> tuple[torch.Tensor, torch.Tensor]:
         """The current policy on a minibatch: action parameters ``[K, S, L, P]`` and values ``[K, S, L]``."""
@@ -327,10 +343,12 @@ class Trainer:
                 params, values, _ = self.policy(mb.obs.reshape(-1, *mb.obs.shape[3:]), None)
         return params.float().view(*shape, -1), values.float().view(shape)
 
-    def step(self, loss: torch.Tensor) -> None:
-        """Backward, clip each member's gradient to its global norm, one Adam step."""
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+    def step(self, loss: torch.Tensor | None = None) -> None:
+        """Backward (``loss``; None: the parameters' ``.grad`` are already set), clip each member's
+        gradient to its global norm, one Adam step."""
+        if loss is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         self.average_gradients()  # over data-parallel ranks (no-op in one process)
         if self.num_members == 1:
             clip_grad_norm_(self.params, self.config.max_grad_norm)
