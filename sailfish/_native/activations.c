@@ -3,13 +3,7 @@
 
 #include <stdint.h>
 
-// GCC on x86-64 Linux: an AVX2 + FMA clone beside the baseline, and FMA contraction in these loops.
-// Elsewhere the same C, compiled as the rest.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SF_VECTOR_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
-#else
-#define SF_VECTOR_KERNEL
-#endif
+#include "simd.h"
 
 // exp(y) for |y| <= 20: 2^n p(r) with n = round(y / ln2), r = y - n ln2 (ln2 split in two for
 // precision) and p the degree-6 Taylor polynomial of exp, accurate to float32 over |r| <= ln2 / 2.
@@ -34,8 +28,7 @@ typedef union { float f; uint32_t u; } Bits;
 // The clamp and the NaN check compare the bit patterns as integers, and the NaN one is a mask, not a
 // select: a float comparison may trap (-ftrapping-math, the default) and a select after the
 // division became a branch, either of which stops gcc from vectorising the loop.
-SF_VECTOR_KERNEL
-void sf_tanh_inplace(float* x, size_t n) {
+SF_ALWAYS_INLINE void sf_tanh_loop(float* x, size_t n) {
     const uint32_t ten = 0x41200000u, inf = 0x7f800000u;  // 10.0f (tanh(10) is 1 in float32), +inf
     for (size_t i = 0; i < n; i++) {
         Bits v = {.f = x[i]};
@@ -48,7 +41,34 @@ void sf_tanh_inplace(float* x, size_t n) {
     }
 }
 
-SF_VECTOR_KERNEL
-void sf_tanh_backward_inplace(float* grad, const float* y, size_t n) {
+SF_ALWAYS_INLINE void sf_tanh_backward_loop(float* grad, const float* y, size_t n) {
     for (size_t i = 0; i < n; i++) grad[i] = grad[i] * (1.0f - y[i] * y[i]);
+}
+
+// Each loop compiled for every vector width simd.h offers, the widest the CPU has run.
+SF_VECTOR_KERNEL static void sf_tanh8(float* x, size_t n) { sf_tanh_loop(x, n); }
+SF_VECTOR_KERNEL static void sf_tanh_backward8(float* grad, const float* y, size_t n) { sf_tanh_backward_loop(grad, y, n); }
+#if defined(SF_WIDE_KERNEL)
+SF_WIDE_KERNEL static void sf_tanh16(float* x, size_t n) { sf_tanh_loop(x, n); }
+SF_WIDE_KERNEL static void sf_tanh_backward16(float* grad, const float* y, size_t n) { sf_tanh_backward_loop(grad, y, n); }
+#endif
+
+void sf_tanh_inplace(float* x, size_t n) {
+#if defined(SF_WIDE_KERNEL)
+    if (sf_has_wide_vectors()) {
+        sf_tanh16(x, n);
+        return;
+    }
+#endif
+    sf_tanh8(x, n);
+}
+
+void sf_tanh_backward_inplace(float* grad, const float* y, size_t n) {
+#if defined(SF_WIDE_KERNEL)
+    if (sf_has_wide_vectors()) {
+        sf_tanh_backward16(grad, y, n);
+        return;
+    }
+#endif
+    sf_tanh_backward8(grad, y, n);
 }

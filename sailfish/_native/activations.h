@@ -6,8 +6,8 @@
 // exp by range reduction (2x = n ln2 + r, |r| <= ln2 / 2) and a degree-6 polynomial, in one
 // vectorised pass: max abs error 2e-7 against float64 tanh (a float32 ulp near 1), exactly +-1 for
 // |x| >= 10. sf_tanh_backward_inplace is grad * (1 - y^2) in one pass, y the forward's output.
-// Both are built for AVX2 + FMA next to a baseline x86-64 version, chosen at load (target_clones),
-// where the compiler supports it.
+// Both are built for AVX-512 and for AVX2 + FMA next to a baseline x86-64 version, the widest the
+// CPU has chosen at run time (simd.h), where the compiler supports it.
 #ifndef SAILFISH_ACTIVATIONS_H
 #define SAILFISH_ACTIVATIONS_H
 #include <stddef.h>

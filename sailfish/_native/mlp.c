@@ -5,14 +5,7 @@
 #include <string.h>
 
 #include "activations.h"
-
-// GCC on x86-64 Linux: an AVX2 + FMA clone of the matmul driver beside the baseline, chosen at load,
-// with a * b + c contracted to FMA. Elsewhere the same C, compiled as the rest.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SF_GEMM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
-#else
-#define SF_GEMM_KERNEL
-#endif
+#include "simd.h"
 
 #define SF_ROW_BLOCK 96  // rows taken through every layer together: a 96 x 64 activation is 24 KB
 #define SF_PAD 16        // packed operands are padded to whole 16-float column tiles
@@ -23,92 +16,140 @@ static inline int pad16(int n) { return (n + SF_PAD - 1) / SF_PAD * SF_PAD; }
 // C[m, j] = init[j] + sum_p A(m, p) B[p, j] (accumulate: C[m, j] += the sum), for m < M, j < N;
 // A(m, p) = a[m * sam + p * sap] (any strides: rows of an activation or, transposed, its columns);
 // B row-major with ldb, readable (finite or not, unused) up to column pad16(N); init NULL or pad16(N)
-// readable. The output is computed in tiles of up to 6 rows x 16 columns held in registers.
+// readable. The output is computed in tiles of up to 6 rows x 2 vectors of columns held in
+// registers: 8-float vectors (AVX2, or what the baseline makes of them), or 16-float ones where the
+// CPU has AVX-512 (x86-64-v4), which doubles the multiply-adds per instruction.
 #if defined(__GNUC__)
-// sf_load8 returns an 8-float vector; it is always inlined, so the calling convention the warning
-// is about never applies.
+// The vector helpers return vectors; they are always inlined, so the calling convention the
+// warning is about never applies.
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef float sf_v8 __attribute__((vector_size(32)));
-static inline __attribute__((always_inline)) sf_v8 sf_load8(const float* p) { sf_v8 v; memcpy(&v, p, sizeof v); return v; }
 
-// Store the first nc (<= 8 * nv) columns of a tile row, adding what is there when accumulating.
-static inline __attribute__((always_inline)) void sf_store_row(float* c, const sf_v8* t0, const sf_v8* t1, int nv, int nc, int accumulate) {
-    sf_v8 v0 = *t0, v1 = *t1;
-    if (nc == 8 * nv) {
-        if (accumulate) v0 += sf_load8(c);
-        memcpy(c, &v0, sizeof v0);
-        if (nv == 2) {
-            if (accumulate) v1 += sf_load8(c + 8);
-            memcpy(c + 8, &v1, sizeof v1);
-        }
-        return;
+// sf_v<W>: W floats; sf_load<W>; sf_store_row<W>: store the first nc (<= W * nv) columns of a tile
+// row, adding what is there when accumulating.
+#define SF_DEFINE_LANES(W)                                                                            \
+    typedef float sf_v##W __attribute__((vector_size(4 * W)));                                        \
+    SF_ALWAYS_INLINE sf_v##W sf_load##W(const float* p) {                                                    \
+        sf_v##W v;                                                                                    \
+        memcpy(&v, p, sizeof v);                                                                      \
+        return v;                                                                                     \
+    }                                                                                                 \
+    SF_ALWAYS_INLINE void sf_store_row##W(float* c, const sf_v##W* t0, const sf_v##W* t1, int nv, int nc,   \
+                                   int accumulate) {                                                  \
+        sf_v##W v0 = *t0, v1 = *t1;                                                                   \
+        if (nc == W * nv) {                                                                           \
+            if (accumulate) v0 += sf_load##W(c);                                                      \
+            memcpy(c, &v0, sizeof v0);                                                                \
+            if (nv == 2) {                                                                            \
+                if (accumulate) v1 += sf_load##W(c + W);                                              \
+                memcpy(c + W, &v1, sizeof v1);                                                        \
+            }                                                                                         \
+            return;                                                                                   \
+        }                                                                                             \
+        float t[2 * W];                                                                               \
+        memcpy(t, &v0, sizeof v0);                                                                    \
+        memcpy(t + W, &v1, sizeof v1);                                                                \
+        for (int j = 0; j < nc; j++) c[j] = accumulate ? c[j] + t[j] : t[j];                          \
     }
-    float t[16];
-    memcpy(t, &v0, sizeof v0);
-    memcpy(t + 8, &v1, sizeof v1);
-    for (int j = 0; j < nc; j++) c[j] = accumulate ? c[j] + t[j] : t[j];
-}
+SF_DEFINE_LANES(8)
+SF_DEFINE_LANES(16)
 
 #define SF_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define SF_ROWS4(X) X(0) X(1) X(2) X(3)
 #define SF_ROWS2(X) X(0) X(1)
 #define SF_ROWS1(X) X(0)
-#define SF_TILE_DECL(r) sf_v8 c##r##0 = i0, c##r##1 = i1; const float* a##r = a + (r) * sam;
+#define SF_TILE_DECL(r) SF_V c##r##0 = i0, c##r##1 = i1; const float* a##r = a + (r) * sam;
 #define SF_TILE_FMA2(r) { const float s = a##r[p * sap]; c##r##0 += b0 * s; c##r##1 += b1 * s; }
 #define SF_TILE_FMA1(r) { const float s = a##r[p * sap]; c##r##0 += b0 * s; }
-#define SF_TILE_STORE(r) sf_store_row(c + (r) * ldc, &c##r##0, &c##r##1, nv, nc, accumulate);
+#define SF_TILE_STORE(r) SF_STORE(c + (r) * ldc, &c##r##0, &c##r##1, nv, nc, accumulate);
 
-// One tile of ROWS rows x 8 * NV columns; written out per row count so its accumulators are
-// registers (an array indexed by a runtime row count spilled to the stack and ran at half speed).
+// One tile of ROWS rows x SF_LANES * NV columns, in the vectors SF_V; written out per row count so
+// its accumulators are registers (an array indexed by a runtime row count spilled to the stack and
+// ran at half speed).
 #define SF_DEFINE_TILE(NAME, ROWS, NV, FMA)                                                           \
-    static inline __attribute__((always_inline)) void NAME(                                           \
-        int k, const float* a, long sam, long sap, const float* b, long ldb, float* c, long ldc,      \
-        int nc, const float* init, int accumulate) {                                                  \
+    SF_ALWAYS_INLINE void NAME(int k, const float* a, long sam, long sap, const float* b, long ldb, float* c, \
+                        long ldc, int nc, const float* init, int accumulate) {                        \
         const int nv = NV;                                                                            \
-        sf_v8 i0 = {0}, i1 = {0};                                                                     \
+        SF_V i0 = {0}, i1 = {0};                                                                      \
         if (init) {                                                                                   \
-            i0 = sf_load8(init);                                                                      \
-            if (nv == 2) i1 = sf_load8(init + 8);                                                     \
+            i0 = SF_LOAD(init);                                                                       \
+            if (nv == 2) i1 = SF_LOAD(init + SF_LANES);                                               \
         }                                                                                             \
         ROWS(SF_TILE_DECL)                                                                            \
         for (int p = 0; p < k; p++) {                                                                 \
-            const sf_v8 b0 = sf_load8(b + p * ldb);                                                   \
-            const sf_v8 b1 = nv == 2 ? sf_load8(b + p * ldb + 8) : i1;                                \
+            const SF_V b0 = SF_LOAD(b + p * ldb);                                                     \
+            const SF_V b1 = nv == 2 ? SF_LOAD(b + p * ldb + SF_LANES) : i1;                           \
             (void)b1;                                                                                 \
             ROWS(FMA)                                                                                 \
         }                                                                                             \
         ROWS(SF_TILE_STORE)                                                                           \
     }
 
-SF_DEFINE_TILE(sf_tile6x16, SF_ROWS6, 2, SF_TILE_FMA2)
-SF_DEFINE_TILE(sf_tile4x16, SF_ROWS4, 2, SF_TILE_FMA2)
-SF_DEFINE_TILE(sf_tile2x16, SF_ROWS2, 2, SF_TILE_FMA2)
-SF_DEFINE_TILE(sf_tile1x16, SF_ROWS1, 2, SF_TILE_FMA2)
-SF_DEFINE_TILE(sf_tile6x8, SF_ROWS6, 1, SF_TILE_FMA1)
-SF_DEFINE_TILE(sf_tile4x8, SF_ROWS4, 1, SF_TILE_FMA1)
-SF_DEFINE_TILE(sf_tile2x8, SF_ROWS2, 1, SF_TILE_FMA1)
-SF_DEFINE_TILE(sf_tile1x8, SF_ROWS1, 1, SF_TILE_FMA1)
-
+// The driver over column blocks of two vectors (one for a block's last <= SF_LANES columns: every
+// read stays within pad16(N), as the packing guarantees) and row tiles of 6, 4, 2, 1.
 #define SF_TILE_ARGS k, a + m * sam, sam, sap, b + n, ldb, c + m * ldc + n, ldc, nc, init ? init + n : NULL, accumulate
+#define SF_DEFINE_GEMM(NAME, T)                                                                       \
+    static void NAME(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb, \
+                     float* c, long ldc, const float* init, int accumulate) {                         \
+        for (int n = 0; n < N; n += 2 * SF_LANES) {                                                   \
+            const int nc = N - n < 2 * SF_LANES ? N - n : 2 * SF_LANES;                               \
+            int m = 0;                                                                                \
+            if (nc > SF_LANES) {                                                                      \
+                for (; m + 6 <= M; m += 6) T##6x2(SF_TILE_ARGS);                                      \
+                for (; m + 4 <= M; m += 4) T##4x2(SF_TILE_ARGS);                                      \
+                for (; m + 2 <= M; m += 2) T##2x2(SF_TILE_ARGS);                                      \
+                for (; m < M; m++) T##1x2(SF_TILE_ARGS);                                              \
+            } else {                                                                                  \
+                for (; m + 6 <= M; m += 6) T##6x1(SF_TILE_ARGS);                                      \
+                for (; m + 4 <= M; m += 4) T##4x1(SF_TILE_ARGS);                                      \
+                for (; m + 2 <= M; m += 2) T##2x1(SF_TILE_ARGS);                                      \
+                for (; m < M; m++) T##1x1(SF_TILE_ARGS);                                              \
+            }                                                                                         \
+        }                                                                                             \
+    }
+#define SF_DEFINE_TILES(T)                                                                            \
+    SF_DEFINE_TILE(T##6x2, SF_ROWS6, 2, SF_TILE_FMA2)                                                 \
+    SF_DEFINE_TILE(T##4x2, SF_ROWS4, 2, SF_TILE_FMA2)                                                 \
+    SF_DEFINE_TILE(T##2x2, SF_ROWS2, 2, SF_TILE_FMA2)                                                 \
+    SF_DEFINE_TILE(T##1x2, SF_ROWS1, 2, SF_TILE_FMA2)                                                 \
+    SF_DEFINE_TILE(T##6x1, SF_ROWS6, 1, SF_TILE_FMA1)                                                 \
+    SF_DEFINE_TILE(T##4x1, SF_ROWS4, 1, SF_TILE_FMA1)                                                 \
+    SF_DEFINE_TILE(T##2x1, SF_ROWS2, 1, SF_TILE_FMA1)                                                 \
+    SF_DEFINE_TILE(T##1x1, SF_ROWS1, 1, SF_TILE_FMA1)
 
-SF_GEMM_KERNEL
+// 8-float vectors: the AVX2 + FMA clone and the baseline.
+#define SF_V sf_v8
+#define SF_LOAD sf_load8
+#define SF_STORE sf_store_row8
+#define SF_LANES 8
+SF_DEFINE_TILES(sf_tile8_)
+SF_VECTOR_KERNEL SF_DEFINE_GEMM(sf_gemm8, sf_tile8_)
+#undef SF_V
+#undef SF_LOAD
+#undef SF_STORE
+#undef SF_LANES
+
+#if defined(SF_WIDE_KERNEL)  // 16-float vectors, for CPUs with AVX-512
+#define SF_V sf_v16
+#define SF_LOAD sf_load16
+#define SF_STORE sf_store_row16
+#define SF_LANES 16
+SF_DEFINE_TILES(sf_tile16_)
+SF_WIDE_KERNEL SF_DEFINE_GEMM(sf_gemm16, sf_tile16_)
+#undef SF_V
+#undef SF_LOAD
+#undef SF_STORE
+#undef SF_LANES
+#endif
+
 static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
                     float* c, long ldc, const float* init, int accumulate) {
-    for (int n = 0; n < N; n += 16) {
-        const int nc = N - n < 16 ? N - n : 16;
-        int m = 0;
-        if (nc > 8) {
-            for (; m + 6 <= M; m += 6) sf_tile6x16(SF_TILE_ARGS);
-            for (; m + 4 <= M; m += 4) sf_tile4x16(SF_TILE_ARGS);
-            for (; m + 2 <= M; m += 2) sf_tile2x16(SF_TILE_ARGS);
-            for (; m < M; m++) sf_tile1x16(SF_TILE_ARGS);
-        } else {
-            for (; m + 6 <= M; m += 6) sf_tile6x8(SF_TILE_ARGS);
-            for (; m + 4 <= M; m += 4) sf_tile4x8(SF_TILE_ARGS);
-            for (; m + 2 <= M; m += 2) sf_tile2x8(SF_TILE_ARGS);
-            for (; m < M; m++) sf_tile1x8(SF_TILE_ARGS);
-        }
+#if defined(SF_WIDE_KERNEL)
+    if (sf_has_wide_vectors()) {
+        sf_gemm16(M, N, k, a, sam, sap, b, ldb, c, ldc, init, accumulate);
+        return;
     }
+#endif
+    sf_gemm8(M, N, k, a, sam, sap, b, ldb, c, ldc, init, accumulate);
 }
 #else  // no vector extensions: the same contract, plain loops
 static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
@@ -122,11 +163,27 @@ static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, con
 }
 #endif
 
-// sum[j] += column j's sum over rows of g (row stride ld), j < n.
-SF_GEMM_KERNEL
-static void sf_add_column_sums(float* sum, const float* g, int rows, long ld, int n) {
+// sum[j] += column j's sum over rows of g (row stride ld), j < n: the loop for each vector width.
+SF_ALWAYS_INLINE void sf_column_sums_loop(float* sum, const float* g, int rows, long ld, int n) {
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < n; j++) sum[j] += g[r * ld + j];
+}
+SF_VECTOR_KERNEL static void sf_column_sums8(float* sum, const float* g, int rows, long ld, int n) {
+    sf_column_sums_loop(sum, g, rows, ld, n);
+}
+#if defined(SF_WIDE_KERNEL)
+SF_WIDE_KERNEL static void sf_column_sums16(float* sum, const float* g, int rows, long ld, int n) {
+    sf_column_sums_loop(sum, g, rows, ld, n);
+}
+#endif
+static void sf_add_column_sums(float* sum, const float* g, int rows, long ld, int n) {
+#if defined(SF_WIDE_KERNEL)
+    if (sf_has_wide_vectors()) {
+        sf_column_sums16(sum, g, rows, ld, n);
+        return;
+    }
+#endif
+    sf_column_sums8(sum, g, rows, ld, n);
 }
 
 // ---------------------------------------------------------------- the backward's scratch

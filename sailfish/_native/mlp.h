@@ -11,7 +11,8 @@
 // Why not torch: on a small policy torch runs each layer as separate passes (matmul, bias, tanh; in
 // the backward matmul, tanh', bias sum), each over the whole batch, out of cache. Here a block of
 // rows goes through every layer while it is in L1/L2, through one register-blocked matmul kernel
-// (6 x 16 output tiles, AVX2 + FMA where the CPU has them, chosen at load). Rows are processed in
+// (6-row output tiles of two vectors: 16-float ones with AVX-512, 8-float ones with AVX2 + FMA or
+// on the baseline, the widest the CPU has chosen at run time, simd.h). Rows are processed in
 // order and sums accumulate in a fixed order, so results are deterministic.
 #ifndef SAILFISH_MLP_H
 #define SAILFISH_MLP_H

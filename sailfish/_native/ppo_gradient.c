@@ -12,6 +12,8 @@ typedef struct {
     const double* scale;  // [K] its std + 1e-8 (1 when not normalised)
 } PpoContext;
 
+#define SF_KEPT_EXP 32
+
 // clamp that lets a NaN through (as torch.clamp does), so a broken row shows in the loss
 static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 
@@ -25,6 +27,7 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
     const float inv_n = 1.0f / (float)c->rows;
     const float mean = (float)c->mean[k], scale = (float)c->scale[k];
     double pg_sum = 0.0, v_sum = 0.0, h_sum = 0.0;
+    float kept[SF_KEPT_EXP];  // e^(z_j - max z) of the row's first logits: p_j without a second exp
     for (int r = 0; r < rows; r++) {
         const size_t i = (size_t)k * c->rows + row + r;
         float* z = block + (size_t)r * ld;
@@ -34,6 +37,7 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
         float sum = 0.0f, weighted = 0.0f;
         for (int j = 0; j < A; j++) {
             const float y = z[j] - m, e = expf(y);
+            if (j < SF_KEPT_EXP) kept[j] = e;
             sum += e;
             weighted += e * y;
         }
@@ -61,8 +65,9 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
         }
         // the logits' gradient: g_logp (1[j = a] - p_j) + g_entropy (-p_j (log p_j + H))
         const float g_entropy = -ent * inv_n;
+        const float inv_sum = 1.0f / sum;
         for (int j = 0; j < A; j++) {
-            const float log_p = z[j] - lse, p = expf(log_p);
+            const float log_p = z[j] - lse, p = j < SF_KEPT_EXP ? kept[j] * inv_sum : expf(log_p);
             z[j] = -p * (g_logp + g_entropy * (log_p + entropy));
         }
         if (legal) z[a] += g_logp;
