@@ -191,7 +191,9 @@ def mlp_costs(members: int = 10, rows: int = 1024, widths=(4, 64, 64, 3), repeat
 def kernels_in_trainer(members: int = 10, rounds: int = 25) -> dict[str, tuple[float, float]]:
     """Median milliseconds of a K-member cartpole trainer's collection and update, with the C kernels
     (the MLP's and the categorical head's) and with torch's ops, toggled round by round in one
-    process on the same trainer, so both see the same machine and the same learning state."""
+    process on the same trainer, so both see the same machine and the same learning state. Both
+    arms take the autograd update (the kernels here serve it); the whole minibatch in one C call,
+    which the trainer takes by default where it applies, is ``benchmarks/fused_update.py``'s."""
     import statistics
 
     from sailfish.policies import distributions, fused_mlp
@@ -200,6 +202,7 @@ def kernels_in_trainer(members: int = 10, rounds: int = 25) -> dict[str, tuple[f
     configs = [base.replace(seed=s) for s in range(members)]
     env = make_member_env(configs)
     trainer = Trainer(env, config=configs)
+    trainer.fused = None  # the autograd update, whose pieces these kernels are
     for _ in range(3):
         trainer.iteration()
     times = {"C kernels": ([], []), "torch ops": ([], [])}

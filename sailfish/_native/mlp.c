@@ -13,12 +13,18 @@
 static inline int pad16(int n) { return (n + SF_PAD - 1) / SF_PAD * SF_PAD; }
 
 // ---------------------------------------------------------------- the matmul kernel
-// C[m, j] = init[j] + sum_p A(m, p) B[p, j] (accumulate: C[m, j] += the sum), for m < M, j < N;
+// C[m, j] = init[j] + sum_p A(m, p) B[p, j] (SF_ACCUMULATE: C[m, j] += the sum), for m < M, j < N;
 // A(m, p) = a[m * sam + p * sap] (any strides: rows of an activation or, transposed, its columns);
 // B row-major with ldb, readable (finite or not, unused) up to column pad16(N); init NULL or pad16(N)
-// readable. The output is computed in tiles of up to 6 rows x 2 vectors of columns held in
+// readable. SF_WHOLE_TILES: C's rows may be written up to column pad16(N) (scratch padded to whole
+// tiles; what lands in columns >= N is not to be read): every tile is stored as whole vectors,
+// where a partial one went through the stack (a store-forwarding stall: a 3-wide head's forward
+// took twice as long as a 16-wide one's). The output is computed in tiles of up to 6 rows x 2 vectors of columns held in
 // registers: 8-float vectors (AVX2, or what the baseline makes of them), or 16-float ones where the
 // CPU has AVX-512 (x86-64-v4), which doubles the multiply-adds per instruction.
+#define SF_ACCUMULATE 1
+#define SF_WHOLE_TILES 2
+
 #if defined(__GNUC__)
 // The vector helpers return vectors; they are always inlined, so the calling convention the
 // warning is about never applies.
@@ -86,12 +92,14 @@ SF_DEFINE_LANES(16)
 
 // The driver over column blocks of two vectors (one for a block's last <= SF_LANES columns: every
 // read stays within pad16(N), as the packing guarantees) and row tiles of 6, 4, 2, 1.
-#define SF_TILE_ARGS k, a + m * sam, sam, sap, b + n, ldb, c + m * ldc + n, ldc, nc, init ? init + n : NULL, accumulate
+#define SF_TILE_ARGS k, a + m * sam, sam, sap, b + n, ldb, c + m * ldc + n, ldc, stored, init ? init + n : NULL, accumulate
 #define SF_DEFINE_GEMM(NAME, T)                                                                       \
     static void NAME(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb, \
-                     float* c, long ldc, const float* init, int accumulate) {                         \
+                     float* c, long ldc, const float* init, int flags) {                              \
+        const int accumulate = flags & SF_ACCUMULATE;                                                 \
         for (int n = 0; n < N; n += 2 * SF_LANES) {                                                   \
             const int nc = N - n < 2 * SF_LANES ? N - n : 2 * SF_LANES;                               \
+            const int stored = !(flags & SF_WHOLE_TILES) ? nc : nc > SF_LANES ? 2 * SF_LANES : SF_LANES; \
             int m = 0;                                                                                \
             if (nc > SF_LANES) {                                                                      \
                 for (; m + 6 <= M; m += 6) T##6x2(SF_TILE_ARGS);                                      \
@@ -142,23 +150,23 @@ SF_WIDE_KERNEL SF_DEFINE_GEMM(sf_gemm16, sf_tile16_)
 #endif
 
 static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
-                    float* c, long ldc, const float* init, int accumulate) {
+                    float* c, long ldc, const float* init, int flags) {
 #if defined(SF_WIDE_KERNEL)
     if (sf_has_wide_vectors()) {
-        sf_gemm16(M, N, k, a, sam, sap, b, ldb, c, ldc, init, accumulate);
+        sf_gemm16(M, N, k, a, sam, sap, b, ldb, c, ldc, init, flags);
         return;
     }
 #endif
-    sf_gemm8(M, N, k, a, sam, sap, b, ldb, c, ldc, init, accumulate);
+    sf_gemm8(M, N, k, a, sam, sap, b, ldb, c, ldc, init, flags);
 }
 #else  // no vector extensions: the same contract, plain loops
 static void sf_gemm(int M, int N, int k, const float* a, long sam, long sap, const float* b, long ldb,
-                    float* c, long ldc, const float* init, int accumulate) {
+                    float* c, long ldc, const float* init, int flags) {
     for (int m = 0; m < M; m++)
         for (int j = 0; j < N; j++) {
             float s = init ? init[j] : 0.0f;
             for (int p = 0; p < k; p++) s += a[m * sam + p * sap] * b[p * ldb + j];
-            c[m * ldc + j] = accumulate ? c[m * ldc + j] + s : s;
+            c[m * ldc + j] = (flags & SF_ACCUMULATE) ? c[m * ldc + j] + s : s;
         }
 }
 #endif
@@ -193,7 +201,7 @@ typedef struct {
     float* grad_wt[64];  // per layer, grad W^T [w_i, pad16(w_{i+1})]
     float* grad_b[64];   // per layer, [pad16(w_{i+1})]
     float* g[2];         // two [SF_ROW_BLOCK, pad16(widest)] gradient blocks
-    float* hidden[64];   // sf_mlp_gradient only: per hidden layer, one block's tanh outputs [SF_ROW_BLOCK, w_{i+1}]
+    float* hidden[64];   // sf_mlp_gradient only: per hidden layer, one block's tanh outputs [SF_ROW_BLOCK, pad16(w_{i+1})]
 } SfScratch;
 
 static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int block_hidden) {
@@ -204,7 +212,7 @@ static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int block_hidden
     for (int i = 0; i < n; i++) {
         total += (size_t)w[i + 1] * pad16(w[i]) + (size_t)(w[i] + 1) * pad16(w[i + 1]);
         if ((size_t)pad16(w[i + 1]) > widest) widest = pad16(w[i + 1]);
-        if (block_hidden && i < n - 1) total += (size_t)SF_ROW_BLOCK * w[i + 1];
+        if (block_hidden && i < n - 1) total += (size_t)SF_ROW_BLOCK * pad16(w[i + 1]);
     }
     total += 2 * (size_t)SF_ROW_BLOCK * widest;
     // zeroed: padding columns are read by the kernel (into outputs it never stores), so they hold 0
@@ -224,7 +232,7 @@ static int sf_scratch_alloc(SfScratch* sc, const SfMlpShape* s, int block_hidden
     p += 2 * (size_t)SF_ROW_BLOCK * widest;
     for (int i = 0; block_hidden && i < n - 1; i++) {
         sc->hidden[i] = p;
-        p += (size_t)SF_ROW_BLOCK * w[i + 1];
+        p += (size_t)SF_ROW_BLOCK * pad16(w[i + 1]);
     }
     return 0;
 }
@@ -242,21 +250,21 @@ static void sf_backward_begin(SfScratch* sc, const SfMlpShape* s, const float* c
 }
 
 // One block of rb rows back through every layer: sc->g[0] holds the output's gradient [rb,
-// pad16(w_n)] (overwritten); inputs[i] are layer i's input rows, w_i floats apart (x's, then each
+// pad16(w_n)] (overwritten); inputs[i] are layer i's input rows, ld[i] floats apart (x's, then each
 // hidden layer's tanh outputs). The weight and bias gradients accumulate in sc.
-static void sf_backward_block(SfScratch* sc, const SfMlpShape* s, const float* const* inputs, int rb) {
+static void sf_backward_block(SfScratch* sc, const SfMlpShape* s, const float* const* inputs, const int* ld, int rb) {
     const int* w = s->widths;
     float* g = sc->g[0];
     float* next = sc->g[1];
     for (int i = s->layers - 1; i >= 0; i--) {
         const int in = w[i], outw = w[i + 1], ldg = pad16(outw);
         // grad W_i^T [in, outw] += inp^T g: rows of the block are the reduction
-        sf_gemm(in, outw, rb, inputs[i], 1, in, g, ldg, sc->grad_wt[i], ldg, NULL, 1);
+        sf_gemm(in, outw, rb, inputs[i], 1, ld[i], g, ldg, sc->grad_wt[i], ldg, NULL, SF_ACCUMULATE | SF_WHOLE_TILES);
         sf_add_column_sums(sc->grad_b[i], g, rb, ldg, outw);
         if (i > 0) {  // the input's gradient g W_i, then through tanh: * (1 - h^2)
             const int ldn = pad16(in);
-            sf_gemm(rb, in, outw, g, ldg, 1, sc->weights[i], ldn, next, ldn, NULL, 0);
-            for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, inputs[i] + (size_t)r * in, in);
+            sf_gemm(rb, in, outw, g, ldg, 1, sc->weights[i], ldn, next, ldn, NULL, SF_WHOLE_TILES);
+            for (int r = 0; r < rb; r++) sf_tanh_backward_inplace(next + (size_t)r * ldn, inputs[i] + (size_t)r * ld[i], in);
             float* t = g;
             g = next;
             next = t;
@@ -319,16 +327,19 @@ static void sf_member_layers(const SfMlpShape* s, const float* packed, int k, co
 }
 
 // One block of rb rows forward through every layer: layer i's output rows go to dst[i], ld[i]
-// floats apart (tanh applied on hidden layers); in is the block's input rows, w_0 floats apart.
+// floats apart (ld[i] = the width, or pad16 of it with SF_WHOLE_TILES in flags), tanh applied on
+// hidden layers; in is the block's input rows, w_0 floats apart.
 static void sf_forward_block(const SfMlpShape* s, const float* const* layer, const float* in, int rb,
-                             float* const* dst, const int* ld) {
+                             float* const* dst, const int* ld, int flags) {
     const int n = s->layers;
     const int* w = s->widths;
+    long in_ld = w[0];
     for (int i = 0; i < n; i++) {
         const int outw = w[i + 1], ldw = pad16(outw);
-        sf_gemm(rb, outw, w[i], in, w[i], 1, layer[i], ldw, dst[i], ld[i], layer[i] + (size_t)w[i] * ldw, 0);
-        if (i < n - 1) sf_tanh_inplace(dst[i], (size_t)rb * outw);  // hidden rows are dense (ld = width)
+        sf_gemm(rb, outw, w[i], in, in_ld, 1, layer[i], ldw, dst[i], ld[i], layer[i] + (size_t)w[i] * ldw, flags);
+        if (i < n - 1) sf_tanh_inplace(dst[i], (size_t)rb * ld[i]);  // padding columns too: they are scratch
         in = dst[i];
+        in_ld = ld[i];
     }
 }
 
@@ -345,7 +356,7 @@ static void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const flo
             const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
             const size_t row = (size_t)k * B + r0;
             for (int i = 0; i < n; i++) dst[i] = (i < n - 1 ? hidden[i] : out) + row * w[i + 1];
-            sf_forward_block(s, layer, x + row * w[0], rb, dst, ld);
+            sf_forward_block(s, layer, x + row * w[0], rb, dst, ld, 0);
         }
     }
 }
@@ -370,6 +381,8 @@ int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* wei
     const int* w = s->widths;
     const int last = w[n], ldl = pad16(last);
     const float* inputs[64];
+    int ld[64];
+    for (int i = 0; i < n; i++) ld[i] = w[i];  // the caller's x and hidden arrays: dense rows
     for (int k = 0; k < s->members; k++) {
         sf_backward_begin(&sc, s, weights, k);
         for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
@@ -378,7 +391,7 @@ int sf_mlp_backward(const SfMlpShape* s, const float* x, const float* const* wei
             // the block's output gradient, padded (the padding columns stay 0 from calloc)
             for (int r = 0; r < rb; r++) memcpy(sc.g[0] + (size_t)r * ldl, grad_out + (row + r) * last, sizeof(float) * last);
             for (int i = 0; i < n; i++) inputs[i] = (i == 0 ? x : hidden[i - 1]) + row * w[i];
-            sf_backward_block(&sc, s, inputs, rb);
+            sf_backward_block(&sc, s, inputs, ld, rb);
         }
         sf_backward_end(&sc, s, k, grad_weights, grad_biases);
     }
@@ -401,10 +414,11 @@ int sf_mlp_gradient(const SfMlpShape* s, const float* x, const float* const* wei
     const float* layer[64];
     const float* inputs[64];
     float* dst[64];
-    int ld[64];
-    for (int i = 0; i < n; i++) {  // hidden blocks dense; the output straight into the gradient block
+    int ld[64], input_ld[64];
+    for (int i = 0; i < n; i++) {  // scratch padded to whole tiles; the output straight into the gradient block
         dst[i] = i < n - 1 ? sc.hidden[i] : sc.g[0];
-        ld[i] = i < n - 1 ? w[i + 1] : pad16(w[n]);
+        ld[i] = pad16(w[i + 1]);
+        input_ld[i] = i == 0 ? w[0] : ld[i - 1];
         if (i > 0) inputs[i] = sc.hidden[i - 1];
     }
     for (int k = 0; k < s->members; k++) {
@@ -413,9 +427,9 @@ int sf_mlp_gradient(const SfMlpShape* s, const float* x, const float* const* wei
         for (int r0 = 0; r0 < B; r0 += SF_ROW_BLOCK) {
             const int rb = B - r0 < SF_ROW_BLOCK ? B - r0 : SF_ROW_BLOCK;
             inputs[0] = x + ((size_t)k * B + r0) * w[0];
-            sf_forward_block(s, layer, inputs[0], rb, dst, ld);
+            sf_forward_block(s, layer, inputs[0], rb, dst, ld, SF_WHOLE_TILES);
             loss(ctx, k, r0, rb, sc.g[0], ld[n - 1]);
-            sf_backward_block(&sc, s, inputs, rb);
+            sf_backward_block(&sc, s, inputs, input_ld, rb);
         }
         sf_backward_end(&sc, s, k, grad_weights, grad_biases);
     }
