@@ -81,6 +81,14 @@ class StackedPolicy(nn.Module):
         """The stacked parameters, in the members' ``parameters()`` order."""
         return [self.stacked(n) for n in self._param_names]
 
+    def mlp_layers(self) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], float] | None:
+        """For members that are the actor-critic MLP: each linear layer's stacked ``(weight [K, out,
+        in], bias [K, out])``, encoder first and the head last, and the scale applied to observations
+        before the first (``sailfish.train.fused_update`` takes them); None for other policies."""
+        if not self._fast_mlp:
+            return None
+        return [(self.stacked(f"{n}.weight"), self.stacked(f"{n}.bias")) for n in self._linears], self._scale
+
     def member_state_dict(self, k: int) -> OrderedDict:
         """Member k's ``state_dict()``, as its own policy would give it (copies)."""
         return OrderedDict((n, self.stacked(n)[k].detach().clone()) for n in self._param_names + self._buffer_names)

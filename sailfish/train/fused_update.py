@@ -58,9 +58,11 @@ class FusedUpdate:
         runs). The kernel computes in fp32: the trainer leaves it out where bf16 is asked for."""
         if not HAS_KERNEL or device.type != "cpu" or threads != 1 or type(dist) is not Categorical:
             return None
-        if isinstance(policy, StackedPolicy) and policy._fast_mlp:
-            layers = [(policy.stacked(f"{name}.weight"), policy.stacked(f"{name}.bias")) for name in policy._linears]
-            scale = policy._scale
+        if isinstance(policy, StackedPolicy):
+            found = policy.mlp_layers()
+            if found is None:
+                return None
+            layers, scale = found
         elif (type(policy) is Policy and type(policy.encoder) is MLP and policy.encoder.norm is None
               and policy.log_std is None):
             layers = [(layer.weight, layer.bias) for layer in [*policy.encoder.linears, policy.head]]
