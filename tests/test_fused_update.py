@@ -110,6 +110,7 @@ def test_integer_observations_are_scaled_as_the_policy_scales_them():
     (dict(precision="bf16"), "bf16 matmuls"),
     (dict(recurrent=True), "an LSTM"),
     (dict(obs_norm=True), "observation normalisation"),
+    (dict(fused_update=False), "switched off"),
 ])
 def test_the_kernel_is_left_out_where_it_does_not_compute_the_same_thing(shared, why):
     assert trainer([dict(seed=0)], **shared).fused is None, why

@@ -149,6 +149,10 @@ class Config:
     Parameters, optimizer state, advantages, returns and losses stay fp32."""
     compile: bool = False
     """Wrap the policy in torch.compile (needs a C++ compiler on CPU)."""
+    fused_update: bool = True
+    """Compute each minibatch's PPO gradient in one C call where the policy allows (an MLP with a
+    categorical head on one CPU thread, no masks or padding: ``sailfish.train.fused_update``); false
+    always takes the autograd path, which gives the same gradients to float rounding, more slowly."""
 
     # --- logging / checkpoints ---
     checkpoint_interval: int = 50

@@ -101,7 +101,8 @@ class Trainer:
         self.forward = torch.compile(self.policy) if config.compile else self.policy
         autocast_dtype, self.precision = resolve_precision(config.precision, self.device)
         # the minibatch gradient in one C call (fp32) where the policy allows (sailfish.train.fused_update)
-        self.fused = FusedUpdate.build(self.policy, self.dist, self.members, self.device, self.threads)
+        self.fused = (FusedUpdate.build(self.policy, self.dist, self.members, self.device, self.threads)
+                      if config.fused_update else None)
         if self.fused is not None and autocast_dtype is not None:
             if config.precision == "auto":  # on a small MLP the fp32 kernel beats bf16 matmuls (BENCHMARKS.md)
                 autocast_dtype, self.precision = None, "fp32 (a small MLP: the C minibatch kernel, fp32, serves it)"
