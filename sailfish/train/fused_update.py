@@ -50,6 +50,21 @@ class FusedUpdate:
         # the kernel's shapes: [K, out, in] and [K, out] (for one policy, views of its parameters)
         self.shapes = [(K, *p.shape[-2:]) if i % 2 == 0 else (K, p.shape[-1]) for i, p in enumerate(self.params)]
         self.scale, self.coefs, self.norm_adv = scale, coefs, norm_adv
+        self._arrays_key = None  # the parameters' data pointers the cached arrays below were made for
+
+    def _layer_arrays(self) -> tuple[list, list]:
+        """The kernel's views of the parameters and of their gradient buffers (NumPy arrays sharing
+        their memory), made once and again only if a parameter's storage moves. Keyed on data
+        pointers, not version counters: the fused Adam kernel writes parameters without bumping
+        those. The gradient buffers are reused minibatch after minibatch: each is ``.grad`` until
+        the kernel overwrites it (the optimizer and clipping read it in between)."""
+        key = tuple(p.data_ptr() for p in self.params)
+        if key != self._arrays_key:
+            self._grads = [torch.empty_like(p) for p in self.params]
+            self._arrays = [p.detach().view(shape).numpy() for p, shape in zip(self.params, self.shapes)]
+            self._grad_arrays = [g.view(shape).numpy() for g, shape in zip(self._grads, self.shapes)]
+            self._arrays_key = key
+        return self._arrays, self._grad_arrays
 
     @classmethod
     def build(cls, policy, dist, members, device: torch.device, threads: int) -> FusedUpdate | None:
@@ -92,14 +107,12 @@ class FusedUpdate:
             x = x * self.scale
         x = x.contiguous()
         flat = [t.reshape(-1).contiguous() for t in (mb.actions, mb.logprobs, mb.advantages, mb.values, mb.returns)]
-        grads = [torch.empty_like(p) for p in self.params]
-        arrays = [p.detach().view(shape).numpy() for p, shape in zip(self.params, self.shapes)]
-        grad_arrays = [g.view(shape).numpy() for g, shape in zip(grads, self.shapes)]
+        arrays, grad_arrays = self._layer_arrays()
         ratio = torch.empty_like(flat[1])
         sums = torch.empty(K, 3, dtype=torch.float64)
         _native.ppo_gradient(x.numpy(), arrays[0::2], arrays[1::2], *(t.numpy() for t in flat), self.coefs.numpy(),
                              self.norm_adv, grad_arrays[0::2], grad_arrays[1::2], ratio.numpy(), sums.numpy())
-        for p, g in zip(self.params, grads):
+        for p, g in zip(self.params, self._grads):
             p.grad = g
         rows = x.shape[1]
         terms = (sums / rows).float()
