@@ -116,13 +116,28 @@ def test_the_kernel_is_left_out_where_it_does_not_compute_the_same_thing(shared,
     assert trainer([dict(seed=0)], **shared).fused is None, why
 
 
-def test_a_minibatch_with_padding_masks_or_priorities_takes_the_autograd_path():
+def test_a_minibatch_with_padding_rows_or_priorities_takes_the_autograd_path():
     t = trainer([dict(seed=0)])
     mb = first_minibatch(t)
     assert t.fused.takes(mb)
+    assert t.fused.takes(type(mb)(**{**vars(mb), "action_masks": torch.ones(*mb.logprobs.shape, 2, dtype=torch.bool)}))
     for field, value in (("live", torch.ones_like(mb.logprobs)), ("weights", torch.ones(1, 1, 1)),
-                         ("action_masks", torch.ones(*mb.logprobs.shape, 2, dtype=torch.bool))):
+                         ("action_masks", torch.ones(*mb.logprobs.shape, 3, dtype=torch.bool))):
         assert not t.fused.takes(type(mb)(**{**vars(mb), field: value}))
+
+
+def test_legal_action_masks_give_the_masked_distributions_gradients():
+    # connect4's full columns are illegal moves: the update uses the distribution they were sampled from
+    t = trainer([dict(seed=0)], env="connect4", hidden_size=32)
+    assert t.fused is not None
+    mb = first_minibatch(t, update_steps=1, behaviour_noise=0.3)
+    assert mb.action_masks is not None and t.fused.takes(mb)
+    mb.action_masks[..., 3] = False  # more illegal moves than a short game makes, some of them taken
+    (ref_grads, ref_terms, ref_ratio), (grads, terms, ratio) = both_ways(t, mb)
+    torch.testing.assert_close(ratio, ref_ratio, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(terms, ref_terms, rtol=1e-4, atol=1e-5)
+    for g, ref in zip(grads, ref_grads):
+        torch.testing.assert_close(g, ref, rtol=1e-4, atol=1e-5 * max(1.0, ref.abs().max().item()))
 
 
 def test_training_through_the_kernel_solves_cartpole():

@@ -352,13 +352,21 @@ static void* ppo_rows(MlpBuffers* b, PyObject* obj, const char* what, int is_int
     return view->buf;
 }
 
+// The legal-action masks: bool or uint8 [rows, actions].
+static const uint8_t* ppo_masks(MlpBuffers* b, PyObject* obj, Py_ssize_t rows, Py_ssize_t actions) {
+    Py_buffer* view = &b->views[b->count];
+    if (get_buffer(obj, view, "action_masks", "?bB", 1, "bool", rows, actions) < 0) return NULL;
+    b->count++;
+    return view->buf;
+}
+
 static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
     (void)self;
     PyObject *x_obj, *w_obj, *b_obj, *a_obj, *lp_obj, *adv_obj, *v_obj, *ret_obj, *coefs_obj, *gw_obj, *gb_obj,
-        *ratio_obj, *sums_obj;
+        *ratio_obj, *sums_obj, *masks_obj = Py_None;
     int norm_adv;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOpOOOO", &x_obj, &w_obj, &b_obj, &a_obj, &lp_obj, &adv_obj, &v_obj, &ret_obj,
-                          &coefs_obj, &norm_adv, &gw_obj, &gb_obj, &ratio_obj, &sums_obj))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOpOOOO|O", &x_obj, &w_obj, &b_obj, &a_obj, &lp_obj, &adv_obj, &v_obj,
+                          &ret_obj, &coefs_obj, &norm_adv, &gw_obj, &gb_obj, &ratio_obj, &sums_obj, &masks_obj))
         return NULL;
     SfMlpShape s;
     int widths[SF_MLP_MAX_LAYERS + 1];
@@ -383,6 +391,8 @@ static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
              (batch.coefs = ppo_rows(&b, coefs_obj, "coefs", 0, K, 4, 0)) &&
              (batch.ratios = ppo_rows(&b, ratio_obj, "ratios", 0, rows, 1, 0)) &&
              (batch.sums = ppo_rows(&b, sums_obj, "sums", 0, K, 3, 1)) &&
+             (masks_obj == Py_None ||
+              (batch.action_masks = ppo_masks(&b, masks_obj, rows, widths[n] - 1)) != NULL) &&
              mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) == 0 &&
              mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) == 0 &&
              mlp_layer_arrays(&b, gw_obj, "grad_weights", &s, 0, n, 0, grad_w) == 0 &&

@@ -31,6 +31,9 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
     for (int r = 0; r < rows; r++) {
         const size_t i = (size_t)k * c->rows + row + r;
         float* z = block + (size_t)r * ld;
+        const uint8_t* legal_actions = b->action_masks ? b->action_masks + i * (size_t)A : NULL;
+        if (legal_actions)
+            for (int j = 0; j < A; j++) z[j] = legal_actions[j] ? z[j] : SF_MASKED_LOGIT;
         // log-softmax over z - max z (categorical.c's sums): entropy and the action's log-probability
         float m = z[0];
         for (int j = 1; j < A; j++) m = z[j] > m ? z[j] : m;
@@ -41,10 +44,12 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
             sum += e;
             weighted += e * y;
         }
-        const float log_sum = logf(sum), lse = m + log_sum, entropy = log_sum - weighted / sum;
+        // log p_j = (z_j - m) - log_sum, in that order: z_j - (m + log_sum) loses log_sum where the
+        // logits are large (a row of masked logits only: -1e9 + log 2 is -1e9 in float32)
+        const float log_sum = logf(sum), entropy = log_sum - weighted / sum;
         const int64_t a = b->actions[i];
         const int legal = a >= 0 && a < A;
-        const float logp = legal ? z[a] - lse : NAN;
+        const float logp = legal ? (z[a] - m) - log_sum : NAN;
         const float ratio = expf(logp - b->old_logprobs[i]);
         // the clipped surrogate; d/dlogp of -min(...) is -A' r where the unclipped term is the smaller
         const float adv = (b->advantages[i] - mean) / scale;
@@ -67,10 +72,12 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
         const float g_entropy = -ent * inv_n;
         const float inv_sum = 1.0f / sum;
         for (int j = 0; j < A; j++) {
-            const float log_p = z[j] - lse, p = j < SF_KEPT_EXP ? kept[j] * inv_sum : expf(log_p);
+            const float log_p = (z[j] - m) - log_sum, p = j < SF_KEPT_EXP ? kept[j] * inv_sum : expf(log_p);
             z[j] = -p * (g_logp + g_entropy * (log_p + entropy));
         }
         if (legal) z[a] += g_logp;
+        if (legal_actions)  // a masked logit is a constant: no gradient reaches the network through it
+            for (int j = 0; j < A; j++) z[j] = legal_actions[j] ? z[j] : 0.0f;
         z[A] = g_v;
         b->ratios[i] = ratio;
         pg_sum += surr1 < surr2 || isnan(surr1) ? surr1 : surr2;

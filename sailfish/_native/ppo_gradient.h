@@ -5,7 +5,8 @@
 // member k over its B rows (means over those rows; coefficients the member's own):
 //   loss_k = -mean(min(A' r, A' clip(r, 1 - c, 1 + c))) + vf_coef 0.5 mean(max((v - R)^2, (v_c - R)^2))
 //            - ent_coef mean(H),
-// r = exp(logp_a - old_logp), A' the advantages (normalised over the member's rows when asked: mean
+// r = exp(logp_a - old_logp) (with legal-action masks, of the masked distribution: an illegal
+// action's logit is SF_MASKED_LOGIT, as sailfish.policies.distributions.MASKED_LOGIT), A' the advantages (normalised over the member's rows when asked: mean
 // 0, std 1 with B - 1 in the variance, as torch's std), v_c = old_v + clip(v - old_v, +-vf_clip)
 // (vf_clip <= 0: the unclipped (v - R)^2), H the entropy. The same terms and gradients as
 // sailfish.train.ppo.FusedPPOLoss composed with the categorical log-probabilities, to float rounding.
@@ -20,8 +21,11 @@
 
 #include "mlp.h"
 
+#define SF_MASKED_LOGIT (-1e9f)  // large and finite: exp() of it underflows to exactly 0
+
 typedef struct {
     const int64_t* actions;     // [K * B], member-major like every per-row array
+    const uint8_t* action_masks;  // [K * B, A] nonzero = legal, or NULL (every action legal)
     const float* old_logprobs;  // [K * B]: the behaviour policy's log-probabilities of the actions
     const float* advantages;    // [K * B]
     const float* old_values;    // [K * B]

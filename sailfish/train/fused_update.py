@@ -14,9 +14,10 @@ It serves (``FusedUpdate.build`` checks, once per trainer):
   every core), fp32: where ``precision = "auto"`` would pick bf16 matmuls (a CPU with AMX), the
   trainer picks fp32 and this kernel, which was faster there (``BENCHMARKS.md``); ``"bf16"`` asked
   for keeps torch's ops;
-and, per minibatch (``takes``), one without padding rows, action masks or prioritized weights. The
-rest goes through the autograd path, which stays the reference: ``tests/test_fused_update.py``
-checks the two give the same gradients and loss terms.
+and, per minibatch (``takes``), one without padding rows or prioritized weights (legal-action
+masks are applied as the distribution applies them). The rest goes through the autograd path,
+which stays the reference: ``tests/test_fused_update.py`` checks the two give the same gradients
+and loss terms.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class FusedUpdate:
 
     def __init__(self, layers, scale: float, coefs: torch.Tensor, norm_adv: bool):
         self.members = K = coefs.shape[0]
+        self.actions = layers[-1][1].shape[-1] - 1  # the head's outputs: the logits, then the value
         self.params = [p for layer in layers for p in layer]
         # the kernel's shapes: [K, out, in] and [K, out] (for one policy, views of its parameters)
         self.shapes = [(K, *p.shape[-2:]) if i % 2 == 0 else (K, p.shape[-1]) for i, p in enumerate(self.params)]
@@ -91,8 +93,10 @@ class FusedUpdate:
         return cls(layers, float(scale), coefs, bool(members[0].norm_adv))
 
     def takes(self, mb) -> bool:
-        """Whether minibatch ``mb`` is one the kernel computes (no padding, masks or priorities)."""
-        return mb.live is None and mb.action_masks is None and mb.weights is None and mb.state is None
+        """Whether minibatch ``mb`` is one the kernel computes (no padding rows or priorities; masks
+        one per logit)."""
+        masks_fit = mb.action_masks is None or mb.action_masks.shape[-1] == self.actions
+        return mb.live is None and mb.weights is None and mb.state is None and masks_fit
 
     def gradients(self, mb) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sets each parameter's ``.grad`` to minibatch ``mb``'s loss gradient (the trainer's loss:
@@ -108,10 +112,11 @@ class FusedUpdate:
         x = x.contiguous()
         flat = [t.reshape(-1).contiguous() for t in (mb.actions, mb.logprobs, mb.advantages, mb.values, mb.returns)]
         arrays, grad_arrays = self._layer_arrays()
+        masks = None if mb.action_masks is None else mb.action_masks.reshape(-1, self.actions).contiguous().numpy()
         ratio = torch.empty_like(flat[1])
         sums = torch.empty(K, 3, dtype=torch.float64)
         _native.ppo_gradient(x.numpy(), arrays[0::2], arrays[1::2], *(t.numpy() for t in flat), self.coefs.numpy(),
-                             self.norm_adv, grad_arrays[0::2], grad_arrays[1::2], ratio.numpy(), sums.numpy())
+                             self.norm_adv, grad_arrays[0::2], grad_arrays[1::2], ratio.numpy(), sums.numpy(), masks)
         for p, g in zip(self.params, self._grads):
             p.grad = g
         rows = x.shape[1]

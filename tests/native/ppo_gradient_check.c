@@ -1,10 +1,11 @@
 // Sanitizer driver for the PPO minibatch gradient (ppo_gradient.c): members, row counts around the
 // 96-row block, 1 to 7 actions, advantage normalisation on and off, the value clipped and not, an
-// action out of range. Every array is allocated to its exact size, so a read or write past the end
-// is reported. sf_ppo_gradient is checked against the composition it replaces: mlp.h's forward,
-// the PPO loss's gradient computed here in double from that output, then mlp.h's backward (both
-// checked against double by mlp_check.c), to 1e-4 of each array's largest value; the ratios and
-// the loss sums too. Built by tests/test_sanitizer.py under -fsanitize=address,undefined; prints
+// action out of range, legal-action masks (some taken actions illegal, some rows all masked: a
+// uniform distribution, as torch gives) and none. Every array is allocated to its exact size, so a
+// read or write past the end is reported. sf_ppo_gradient is checked against the composition it
+// replaces: mlp.h's forward, the PPO loss's gradient computed here in double from that output, then
+// mlp.h's backward (both checked against double by mlp_check.c), to 1e-4 of each array's largest
+// value; the ratios and the loss sums too. Built by tests/test_sanitizer.py under -fsanitize=address,undefined; prints
 // "ok <cases checked>".
 #include <math.h>
 #include <stdint.h>
@@ -35,7 +36,7 @@ static int close_enough(const float* got, const double* want, size_t n, const ch
     return 1;
 }
 
-static int check(int K, int B, int A, int norm_adv, float vclip) {
+static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
     int w[4] = {3, 20, 17, A + 1};
     const int n = 3;
     const size_t rows = (size_t)K * B;
@@ -51,6 +52,8 @@ static int check(int K, int B, int A, int norm_adv, float vclip) {
         if (i < n - 1) hidden[i] = make(rows * w[i + 1]);
     }
     int64_t* actions = malloc(sizeof(int64_t) * rows);
+    uint8_t* masks = masked ? malloc(rows * (size_t)A) : NULL;
+    for (size_t i = 0; masked && i < rows * (size_t)A; i++) masks[i] = uniform() > -0.4f;  // ~70% legal
     float *old_logp = make(rows), *adv = make(rows), *old_v = make(rows), *ret = make(rows), *ratios = make(rows);
     float* coefs = make(4 * (size_t)K);
     double* sums = malloc(sizeof(double) * 3 * K);
@@ -66,7 +69,7 @@ static int check(int K, int B, int A, int norm_adv, float vclip) {
         coefs[4 * k + 2] = 0.5f + k, coefs[4 * k + 3] = 0.01f * (k + 1);
     }
     SfMlpShape s = {K, B, n, w};
-    SfPpoBatch batch = {actions, old_logp, adv, old_v, ret, coefs, norm_adv, ratios, sums};
+    SfPpoBatch batch = {actions, masks, old_logp, adv, old_v, ret, coefs, norm_adv, ratios, sums};
     int ok = sf_ppo_gradient(&s, x, (const float* const*)weights, (const float* const*)biases, &batch, gw, gb) == 0 &&
              sf_mlp_forward(&s, x, (const float* const*)weights, (const float* const*)biases, hidden, out) == 0;
     if (!ok) printf("broken: an allocation failed\n");
@@ -81,7 +84,8 @@ static int check(int K, int B, int A, int norm_adv, float vclip) {
         const double clip = coefs[4 * k], vc = coefs[4 * k + 1], vf = coefs[4 * k + 2], ent = coefs[4 * k + 3];
         for (int r = 0; r < B; r++) {
             const size_t i = (size_t)k * B + r;
-            const float* z = out + i * w[n];
+            float z[8];  // the logits as the distribution sees them: an illegal action's is SF_MASKED_LOGIT
+            for (int j = 0; j <= A; j++) z[j] = j < A && masks && !masks[i * A + j] ? SF_MASKED_LOGIT : out[i * w[n] + j];
             float* g = grad_out + i * w[n];
             double m = z[0], sum = 0.0, h = 0.0;
             for (int j = 1; j < A; j++) m = fmax(m, z[j]);
@@ -103,6 +107,7 @@ static int check(int K, int B, int A, int norm_adv, float vclip) {
             for (int j = 0; j < A; j++) {
                 const double lp = z[j] - lse, p = exp(lp);
                 g[j] = (float)(-p * (g_logp + g_ent * (lp + h)) + (legal && j == actions[i] ? g_logp : 0.0));
+                if (masks && !masks[i * A + j]) g[j] = 0.0f;  // a masked logit is a constant
             }
             g[A] = (float)g_v;
             want_ratio[i] = ratio;
@@ -135,13 +140,13 @@ static int check(int K, int B, int A, int norm_adv, float vclip) {
                 ok = 0;
             }
     }
-    if (!ok) printf("in case K=%d B=%d A=%d norm_adv=%d vclip=%g\n", K, B, A, norm_adv, vclip);
+    if (!ok) printf("in case K=%d B=%d A=%d norm_adv=%d vclip=%g masked=%d\n", K, B, A, norm_adv, vclip, masked);
     for (int i = 0; i < n; i++) {
         free(weights[i]), free(biases[i]), free(gw[i]), free(gb[i]), free(ref_gw[i]), free(ref_gb[i]);
         if (i < n - 1) free(hidden[i]);
     }
     free(x), free(out), free(grad_out), free(actions), free(old_logp), free(adv), free(old_v), free(ret);
-    free(ratios), free(coefs), free(sums), free(want_ratio);
+    free(ratios), free(coefs), free(sums), free(want_ratio), free(masks);
     return ok;
 }
 
@@ -151,10 +156,11 @@ int main(void) {
     for (int a = 0; a < 3; a++)
         for (int m = 0; m < 2; m++)
             for (int r = 0; r < 6; r++)
-                for (int norm = 0; norm < 2; norm++) {
-                    if (!check(members[m], rows[r], actions[a], norm, norm ? 0.2f : 0.0f)) return 1;
-                    cases++;
-                }
+                for (int norm = 0; norm < 2; norm++)
+                    for (int masked = 0; masked < 2; masked++) {
+                        if (!check(members[m], rows[r], actions[a], norm, norm ? 0.2f : 0.0f, masked)) return 1;
+                        cases++;
+                    }
     printf("ok %d\n", cases);
     return 0;
 }
