@@ -116,14 +116,33 @@ def test_the_kernel_is_left_out_where_it_does_not_compute_the_same_thing(shared,
     assert trainer([dict(seed=0)], **shared).fused is None, why
 
 
-def test_a_minibatch_with_padding_rows_or_priorities_takes_the_autograd_path():
+def test_a_minibatch_with_priorities_or_other_masks_takes_the_autograd_path():
     t = trainer([dict(seed=0)])
     mb = first_minibatch(t)
     assert t.fused.takes(mb)
-    assert t.fused.takes(type(mb)(**{**vars(mb), "action_masks": torch.ones(*mb.logprobs.shape, 2, dtype=torch.bool)}))
-    for field, value in (("live", torch.ones_like(mb.logprobs)), ("weights", torch.ones(1, 1, 1)),
+    for field, value in (("live", torch.ones_like(mb.logprobs)),
+                         ("action_masks", torch.ones(*mb.logprobs.shape, 2, dtype=torch.bool))):
+        assert t.fused.takes(type(mb)(**{**vars(mb), field: value}))
+    for field, value in (("weights", torch.ones(1, 1, 1)),
                          ("action_masks", torch.ones(*mb.logprobs.shape, 3, dtype=torch.bool))):
         assert not t.fused.takes(type(mb)(**{**vars(mb), field: value}))
+
+
+@pytest.mark.parametrize("members", [1, 2])
+def test_padding_rows_weigh_nothing_whatever_their_values(members):
+    # live weights as Experience.minibatch makes them: 0 on padding rows, mean 1 over each member's rows
+    t = trainer([dict(seed=s) for s in range(members)])
+    mb = first_minibatch(t, update_steps=1, behaviour_noise=0.3)
+    gen = torch.Generator().manual_seed(1)
+    alive = (torch.rand(mb.logprobs.shape, generator=gen) > 0.3).float()
+    mb.live = alive * (alive[0].numel() / alive.reshape(members, -1).sum(1)).view(-1, 1, 1)
+    for field in (mb.advantages, mb.returns, mb.values, mb.logprobs):
+        field[alive == 0] = float("nan")  # nothing bounds a padding row's values
+    (ref_grads, ref_terms, _), (grads, terms, _) = both_ways(t, mb)
+    assert torch.isfinite(terms).all()
+    torch.testing.assert_close(terms, ref_terms, rtol=1e-4, atol=1e-5)
+    for g, ref in zip(grads, ref_grads):
+        torch.testing.assert_close(g, ref, rtol=1e-4, atol=1e-5 * max(1.0, ref.abs().max().item()))
 
 
 def test_legal_action_masks_give_the_masked_distributions_gradients():

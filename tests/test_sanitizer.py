@@ -78,7 +78,7 @@ def test_the_fused_mlp_kernel_is_exact_to_float_rounding_and_sanitizer_clean(tmp
 def test_the_ppo_minibatch_gradient_is_sanitizer_clean(tmp_path):
     # against mlp.h's forward, the PPO loss's gradient in double, mlp.h's backward (tests/native/ppo_gradient_check.c)
     cases = run_sanitized_driver(tmp_path, "ppo_gradient_check", ["ppo_gradient.c", "mlp.c", "activations.c"])
-    assert int(cases) == 144
+    assert int(cases) == 288
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")

@@ -363,10 +363,11 @@ static const uint8_t* ppo_masks(MlpBuffers* b, PyObject* obj, Py_ssize_t rows, P
 static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
     (void)self;
     PyObject *x_obj, *w_obj, *b_obj, *a_obj, *lp_obj, *adv_obj, *v_obj, *ret_obj, *coefs_obj, *gw_obj, *gb_obj,
-        *ratio_obj, *sums_obj, *masks_obj = Py_None;
+        *ratio_obj, *sums_obj, *masks_obj = Py_None, *live_obj = Py_None;
     int norm_adv;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOpOOOO|O", &x_obj, &w_obj, &b_obj, &a_obj, &lp_obj, &adv_obj, &v_obj,
-                          &ret_obj, &coefs_obj, &norm_adv, &gw_obj, &gb_obj, &ratio_obj, &sums_obj, &masks_obj))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOpOOOO|OO", &x_obj, &w_obj, &b_obj, &a_obj, &lp_obj, &adv_obj, &v_obj,
+                          &ret_obj, &coefs_obj, &norm_adv, &gw_obj, &gb_obj, &ratio_obj, &sums_obj, &masks_obj,
+                          &live_obj))
         return NULL;
     SfMlpShape s;
     int widths[SF_MLP_MAX_LAYERS + 1];
@@ -393,6 +394,7 @@ static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
              (batch.sums = ppo_rows(&b, sums_obj, "sums", 0, K, 3, 1)) &&
              (masks_obj == Py_None ||
               (batch.action_masks = ppo_masks(&b, masks_obj, rows, widths[n] - 1)) != NULL) &&
+             (live_obj == Py_None || (batch.live = ppo_rows(&b, live_obj, "live", 0, rows, 1, 0)) != NULL) &&
              mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) == 0 &&
              mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) == 0 &&
              mlp_layer_arrays(&b, gw_obj, "grad_weights", &s, 0, n, 0, grad_w) == 0 &&

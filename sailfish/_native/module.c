@@ -471,9 +471,10 @@ static PyMethodDef module_methods[] = {
      "out, given grad_out [K, B, w_n], into grad_weights[i] and grad_biases[i] (overwritten; mlp.h)"},
     {"ppo_gradient", py_ppo_gradient, METH_VARARGS,
      "ppo_gradient(x, weights, biases, actions, old_logprobs, advantages, old_values, returns, coefs, norm_adv, "
-     "grad_weights, grad_biases, ratios, sums, action_masks=None): one PPO minibatch's parameter gradients "
-     "for K MLPs with a categorical head and a value column (ppo_gradient.h); coefs float32 [K, 4], sums "
-     "float64 [K, 3], action_masks bool [rows, actions] (True = legal) or None"},
+     "grad_weights, grad_biases, ratios, sums, action_masks=None, live=None): one PPO minibatch's parameter "
+     "gradients for K MLPs with a categorical head and a value column (ppo_gradient.h); coefs float32 [K, 4], "
+     "sums float64 [K, 3], action_masks bool [rows, actions] (True = legal) or None, live float32 [rows] "
+     "(mean-1 weights, 0 on padding rows) or None"},
     {"categorical_forward", py_categorical_forward, METH_VARARGS,
      "categorical_forward(logits, actions, logp, entropy, lse): per row of logits [rows, n] (float32, rows "
      "may be strided), the log-probability of actions int64 [rows], the entropy and log-sum-exp, into "

@@ -51,10 +51,16 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
         const int legal = a >= 0 && a < A;
         const float logp = legal ? (z[a] - m) - log_sum : NAN;
         const float ratio = expf(logp - b->old_logprobs[i]);
+        b->ratios[i] = ratio;
+        const float w = b->live ? b->live[i] : 1.0f;
+        if (!(w > 0.0f)) {  // a padding row: no decision to train, and nothing bounds its values
+            for (int j = 0; j <= A; j++) z[j] = 0.0f;
+            continue;
+        }
         // the clipped surrogate; d/dlogp of -min(...) is -A' r where the unclipped term is the smaller
         const float adv = (b->advantages[i] - mean) / scale;
         const float surr1 = adv * ratio, surr2 = adv * clampf(ratio, 1.0f - clip, 1.0f + clip);
-        const float g_logp = surr1 <= surr2 ? -surr1 * inv_n : 0.0f;
+        const float g_logp = (surr1 <= surr2 ? -surr1 * inv_n : 0.0f) * w;
         // the value term; its clipped branch passes a gradient only inside the clip range
         const float v = z[A], diff = v - b->returns[i];
         float v_term, g_v;
@@ -63,13 +69,13 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
             const float diff_clipped = b->old_values[i] + clampf(delta, -vclip, vclip) - b->returns[i];
             const float sq = diff * diff, sq_clipped = diff_clipped * diff_clipped;
             v_term = sq >= sq_clipped ? sq : sq_clipped;
-            g_v = sq >= sq_clipped || fabsf(delta) <= vclip ? diff * (vf * inv_n) : 0.0f;
+            g_v = sq >= sq_clipped || fabsf(delta) <= vclip ? diff * (vf * inv_n) * w : 0.0f;
         } else {
             v_term = diff * diff;
-            g_v = diff * (vf * inv_n);
+            g_v = diff * (vf * inv_n) * w;
         }
         // the logits' gradient: g_logp (1[j = a] - p_j) + g_entropy (-p_j (log p_j + H))
-        const float g_entropy = -ent * inv_n;
+        const float g_entropy = -ent * inv_n * w;
         const float inv_sum = 1.0f / sum;
         for (int j = 0; j < A; j++) {
             const float log_p = (z[j] - m) - log_sum, p = j < SF_KEPT_EXP ? kept[j] * inv_sum : expf(log_p);
@@ -79,10 +85,9 @@ static void ppo_block(void* ctx, int k, int row, int rows, float* block, int ld)
         if (legal_actions)  // a masked logit is a constant: no gradient reaches the network through it
             for (int j = 0; j < A; j++) z[j] = legal_actions[j] ? z[j] : 0.0f;
         z[A] = g_v;
-        b->ratios[i] = ratio;
-        pg_sum += surr1 < surr2 || isnan(surr1) ? surr1 : surr2;
-        v_sum += v_term;
-        h_sum += entropy;
+        pg_sum += (double)(surr1 < surr2 || isnan(surr1) ? surr1 : surr2) * w;
+        v_sum += (double)v_term * w;
+        h_sum += (double)entropy * w;
     }
     double* sums = b->sums + 3 * (size_t)k;
     sums[0] += pg_sum;
@@ -100,11 +105,17 @@ int sf_ppo_gradient(const SfMlpShape* s, const float* x, const float* const* wei
     for (int k = 0; k < K; k++) {
         double mean = 0.0, var = 0.0;
         const float* adv = batch->advantages + (size_t)k * B;
-        if (batch->norm_adv) {  // in double: the std of a whole minibatch, with B - 1 as torch's
+        const float* live = batch->live ? batch->live + (size_t)k * B : NULL;
+        if (batch->norm_adv && !live) {  // in double: the std of a whole minibatch, with B - 1 as torch's
             for (int i = 0; i < B; i++) mean += adv[i];
             mean /= B;
             for (int i = 0; i < B; i++) var += (adv[i] - mean) * (adv[i] - mean);
             var = B > 1 ? var / (B - 1) : NAN;
+        } else if (batch->norm_adv) {  // the live rows' weighted mean and std (B in the variance)
+            for (int i = 0; i < B; i++) mean += live[i] > 0.0f ? (double)adv[i] * live[i] : 0.0;
+            mean /= B;
+            for (int i = 0; i < B; i++) var += live[i] > 0.0f ? (adv[i] - mean) * (adv[i] - mean) * live[i] : 0.0;
+            var /= B;
         }
         stats[k] = mean;
         stats[K + k] = batch->norm_adv ? (double)(float)sqrt(var) + 1e-8 : 1.0;

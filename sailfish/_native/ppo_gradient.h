@@ -10,6 +10,10 @@
 // 0, std 1 with B - 1 in the variance, as torch's std), v_c = old_v + clip(v - old_v, +-vf_clip)
 // (vf_clip <= 0: the unclipped (v - R)^2), H the entropy. The same terms and gradients as
 // sailfish.train.ppo.FusedPPOLoss composed with the categorical log-probabilities, to float rounding.
+// With live weights w (mean 1 per member, 0 on padding rows) every term is weighted by w, the
+// advantages' mean and std are the weighted ones (the std then with B in the variance, as
+// ppo.normalize_advantages), and a padding row gives no gradient and nothing to the sums, whatever
+// its values (they may be NaN).
 //
 // Why: composed from torch ops, a minibatch runs ~100 small ops, and the activations the backward
 // needs make a round trip through L3. Here each block of rows goes forward, through the loss's
@@ -26,6 +30,7 @@
 typedef struct {
     const int64_t* actions;     // [K * B], member-major like every per-row array
     const uint8_t* action_masks;  // [K * B, A] nonzero = legal, or NULL (every action legal)
+    const float* live;          // [K * B] live weights, or NULL (every row live, weight 1)
     const float* old_logprobs;  // [K * B]: the behaviour policy's log-probabilities of the actions
     const float* advantages;    // [K * B]
     const float* old_values;    // [K * B]
@@ -33,7 +38,7 @@ typedef struct {
     const float* coefs;         // [K, 4]: clip_coef, vf_clip_coef, vf_coef, ent_coef
     int norm_adv;               // normalise each member's advantages over its rows
     float* ratios;              // out [K * B]: each row's r (NaN for an action outside [0, A))
-    double* sums;               // out [K, 3]: each member's sums over rows of min(...), max(...), H
+    double* sums;               // out [K, 3]: each member's sums over rows of w min(...), w max(...), w H
 } SfPpoBatch;
 
 // grad_weights / grad_biases as sf_mlp_gradient's (overwritten). Returns 0, or -1 when scratch

@@ -151,7 +151,7 @@ class Config:
     """Wrap the policy in torch.compile (needs a C++ compiler on CPU)."""
     fused_update: bool = True
     """Compute each minibatch's PPO gradient in one C call where the policy allows (an MLP with a
-    categorical head on one CPU thread, no padding rows: ``sailfish.train.fused_update``); false
+    categorical head on one CPU thread, no prioritized sampling: ``sailfish.train.fused_update``); false
     always takes the autograd path, which gives the same gradients to float rounding, more slowly."""
 
     # --- logging / checkpoints ---

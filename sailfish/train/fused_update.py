@@ -14,8 +14,9 @@ It serves (``FusedUpdate.build`` checks, once per trainer):
   every core), fp32: where ``precision = "auto"`` would pick bf16 matmuls (a CPU with AMX), the
   trainer picks fp32 and this kernel, which was faster there (``BENCHMARKS.md``); ``"bf16"`` asked
   for keeps torch's ops;
-and, per minibatch (``takes``), one without padding rows or prioritized weights (legal-action
-masks are applied as the distribution applies them). The rest goes through the autograd path,
+and, per minibatch (``takes``), one without prioritized weights (legal-action masks are applied as
+the distribution applies them; padding rows weigh nothing, as the trainer's loss weighs them). The
+rest goes through the autograd path,
 which stays the reference: ``tests/test_fused_update.py`` checks the two give the same gradients
 and loss terms.
 """
@@ -93,10 +94,10 @@ class FusedUpdate:
         return cls(layers, float(scale), coefs, bool(members[0].norm_adv))
 
     def takes(self, mb) -> bool:
-        """Whether minibatch ``mb`` is one the kernel computes (no padding rows or priorities; masks
-        one per logit)."""
+        """Whether minibatch ``mb`` is one the kernel computes (no prioritized weights; masks one per
+        logit)."""
         masks_fit = mb.action_masks is None or mb.action_masks.shape[-1] == self.actions
-        return mb.live is None and mb.weights is None and mb.state is None and masks_fit
+        return mb.weights is None and mb.state is None and masks_fit
 
     def gradients(self, mb) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sets each parameter's ``.grad`` to minibatch ``mb``'s loss gradient (the trainer's loss:
@@ -113,10 +114,11 @@ class FusedUpdate:
         flat = [t.reshape(-1).contiguous() for t in (mb.actions, mb.logprobs, mb.advantages, mb.values, mb.returns)]
         arrays, grad_arrays = self._layer_arrays()
         masks = None if mb.action_masks is None else mb.action_masks.reshape(-1, self.actions).contiguous().numpy()
+        live = None if mb.live is None else mb.live.reshape(-1).float().contiguous().numpy()
         ratio = torch.empty_like(flat[1])
         sums = torch.empty(K, 3, dtype=torch.float64)
         _native.ppo_gradient(x.numpy(), arrays[0::2], arrays[1::2], *(t.numpy() for t in flat), self.coefs.numpy(),
-                             self.norm_adv, grad_arrays[0::2], grad_arrays[1::2], ratio.numpy(), sums.numpy(), masks)
+                             self.norm_adv, grad_arrays[0::2], grad_arrays[1::2], ratio.numpy(), sums.numpy(), masks, live)
         for p, g in zip(self.params, self._grads):
             p.grad = g
         rows = x.shape[1]

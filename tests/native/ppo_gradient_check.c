@@ -1,7 +1,8 @@
 // Sanitizer driver for the PPO minibatch gradient (ppo_gradient.c): members, row counts around the
 // 96-row block, 1 to 7 actions, advantage normalisation on and off, the value clipped and not, an
 // action out of range, legal-action masks (some taken actions illegal, some rows all masked: a
-// uniform distribution, as torch gives) and none. Every array is allocated to its exact size, so a
+// uniform distribution, as torch gives) and none, live weights (padding rows holding NaN) and
+// none. Every array is allocated to its exact size, so a
 // read or write past the end is reported. sf_ppo_gradient is checked against the composition it
 // replaces: mlp.h's forward, the PPO loss's gradient computed here in double from that output, then
 // mlp.h's backward (both checked against double by mlp_check.c), to 1e-4 of each array's largest
@@ -36,7 +37,7 @@ static int close_enough(const float* got, const double* want, size_t n, const ch
     return 1;
 }
 
-static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
+static int check(int K, int B, int A, int norm_adv, float vclip, int masked, int padded) {
     int w[4] = {3, 20, 17, A + 1};
     const int n = 3;
     const size_t rows = (size_t)K * B;
@@ -54,6 +55,7 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
     int64_t* actions = malloc(sizeof(int64_t) * rows);
     uint8_t* masks = masked ? malloc(rows * (size_t)A) : NULL;
     for (size_t i = 0; masked && i < rows * (size_t)A; i++) masks[i] = uniform() > -0.4f;  // ~70% legal
+    float* live = padded ? make(rows) : NULL;  // 0 on ~25% of rows, mean 1 over each member's
     float *old_logp = make(rows), *adv = make(rows), *old_v = make(rows), *ret = make(rows), *ratios = make(rows);
     float* coefs = make(4 * (size_t)K);
     double* sums = malloc(sizeof(double) * 3 * K);
@@ -64,12 +66,21 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
         old_v[i] = uniform();
         ret[i] = uniform() * 2.0f;
     }
+    for (int k = 0; k < K && padded; k++) {
+        double total = 0.0;
+        for (int r = 0; r < B; r++) total += live[k * B + r] = uniform() > -0.5f || r == 0 ? 1.0f : 0.0f;
+        for (int r = 0; r < B; r++) {
+            const size_t i = (size_t)k * B + r;
+            live[i] *= (float)(B / total);
+            if (live[i] == 0.0f) adv[i] = ret[i] = old_v[i] = old_logp[i] = NAN;  // nothing bounds a padding row
+        }
+    }
     for (int k = 0; k < K; k++) {
         coefs[4 * k] = 0.1f + 0.1f * k, coefs[4 * k + 1] = k == 1 ? 0.0f : vclip;
         coefs[4 * k + 2] = 0.5f + k, coefs[4 * k + 3] = 0.01f * (k + 1);
     }
     SfMlpShape s = {K, B, n, w};
-    SfPpoBatch batch = {actions, masks, old_logp, adv, old_v, ret, coefs, norm_adv, ratios, sums};
+    SfPpoBatch batch = {actions, masks, live, old_logp, adv, old_v, ret, coefs, norm_adv, ratios, sums};
     int ok = sf_ppo_gradient(&s, x, (const float* const*)weights, (const float* const*)biases, &batch, gw, gb) == 0 &&
              sf_mlp_forward(&s, x, (const float* const*)weights, (const float* const*)biases, hidden, out) == 0;
     if (!ok) printf("broken: an allocation failed\n");
@@ -77,10 +88,15 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
     double *want_ratio = malloc(sizeof(double) * rows), want_sums[3 * 8] = {0};
     for (int k = 0; k < K && ok; k++) {
         double mean = 0.0, var = 0.0;
-        for (int r = 0; r < B; r++) mean += adv[k * B + r];
+        const float* wk = live ? live + (size_t)k * B : NULL;
+        for (int r = 0; r < B; r++) mean += wk ? (wk[r] > 0 ? adv[k * B + r] * wk[r] : 0.0) : adv[k * B + r];
         mean /= B;
-        for (int r = 0; r < B; r++) var += (adv[k * B + r] - mean) * (adv[k * B + r] - mean);
-        const double scale = norm_adv ? sqrt(var / (B - 1)) + 1e-8 : 1.0, shift = norm_adv ? mean : 0.0;
+        for (int r = 0; r < B; r++) {
+            const double d = wk && !(wk[r] > 0) ? 0.0 : adv[k * B + r] - mean;
+            var += d * d * (wk ? wk[r] : 1.0);
+        }
+        // torch's std of the whole minibatch has B - 1; ppo.normalize_advantages' weighted one B
+        const double scale = norm_adv ? sqrt(var / (wk ? B : B - 1)) + 1e-8 : 1.0, shift = norm_adv ? mean : 0.0;
         const double clip = coefs[4 * k], vc = coefs[4 * k + 1], vf = coefs[4 * k + 2], ent = coefs[4 * k + 3];
         for (int r = 0; r < B; r++) {
             const size_t i = (size_t)k * B + r;
@@ -96,9 +112,15 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
             const double ratio = legal ? exp(z[actions[i]] - lse - old_logp[i]) : NAN;
             const double a = (adv[i] - shift) / scale;
             const double s1 = a * ratio, s2 = a * fmin(fmax(ratio, 1 - clip), 1 + clip);
-            const double g_logp = s1 <= s2 ? -s1 / B : 0.0, g_ent = -ent / B;
+            want_ratio[i] = ratio;
+            const double weight = live ? live[i] : 1.0;
+            if (!(weight > 0)) {  // a padding row: no gradient, nothing in the sums
+                for (int j = 0; j <= A; j++) g[j] = 0.0f;
+                continue;
+            }
+            const double g_logp = (s1 <= s2 ? -s1 / B : 0.0) * weight, g_ent = -ent / B * weight;
             const double v = z[A], diff = v - ret[i];
-            double v_term = diff * diff, g_v = diff * vf / B;
+            double v_term = diff * diff, g_v = diff * vf / B * weight;
             if (vc > 0) {
                 const double delta = v - old_v[i], dc = old_v[i] + fmin(fmax(delta, -vc), vc) - ret[i];
                 v_term = fmax(diff * diff, dc * dc);
@@ -110,10 +132,9 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
                 if (masks && !masks[i * A + j]) g[j] = 0.0f;  // a masked logit is a constant
             }
             g[A] = (float)g_v;
-            want_ratio[i] = ratio;
-            if (legal) want_sums[3 * k] += fmin(s1, s2);
-            want_sums[3 * k + 1] += v_term;
-            want_sums[3 * k + 2] += h;
+            if (legal) want_sums[3 * k] += fmin(s1, s2) * weight;
+            want_sums[3 * k + 1] += v_term * weight;
+            want_sums[3 * k + 2] += h * weight;
         }
     }
     ok = ok && sf_mlp_backward(&s, x, (const float* const*)weights, (const float* const*)hidden, grad_out, ref_gw, ref_gb) == 0;
@@ -129,7 +150,7 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
     ok = ok && close_enough(ratios, want_ratio, rows, "ratios");
     for (int k = 0; k < K && ok; k++) {
         // the out-of-range row (row 5 of all) makes its member's surrogate sum NaN, as torch's would be
-        const int nan_row = rows > 5 && 5 / B == k;
+        const int nan_row = rows > 5 && 5 / B == k && !(live && !(live[5] > 0));
         if (nan_row ? !isnan(sums[3 * k]) : !(fabs(sums[3 * k] - want_sums[3 * k]) <= 1e-3 * (1 + fabs(want_sums[3 * k])))) {
             printf("broken: sums[%d][0] = %g, expected %g\n", k, sums[3 * k], nan_row ? NAN : want_sums[3 * k]);
             ok = 0;
@@ -140,13 +161,14 @@ static int check(int K, int B, int A, int norm_adv, float vclip, int masked) {
                 ok = 0;
             }
     }
-    if (!ok) printf("in case K=%d B=%d A=%d norm_adv=%d vclip=%g masked=%d\n", K, B, A, norm_adv, vclip, masked);
+    if (!ok) printf("in case K=%d B=%d A=%d norm_adv=%d vclip=%g masked=%d padded=%d\n", K, B, A, norm_adv, vclip,
+                    masked, padded);
     for (int i = 0; i < n; i++) {
         free(weights[i]), free(biases[i]), free(gw[i]), free(gb[i]), free(ref_gw[i]), free(ref_gb[i]);
         if (i < n - 1) free(hidden[i]);
     }
     free(x), free(out), free(grad_out), free(actions), free(old_logp), free(adv), free(old_v), free(ret);
-    free(ratios), free(coefs), free(sums), free(want_ratio), free(masks);
+    free(ratios), free(coefs), free(sums), free(want_ratio), free(masks), free(live);
     return ok;
 }
 
@@ -157,10 +179,12 @@ int main(void) {
         for (int m = 0; m < 2; m++)
             for (int r = 0; r < 6; r++)
                 for (int norm = 0; norm < 2; norm++)
-                    for (int masked = 0; masked < 2; masked++) {
-                        if (!check(members[m], rows[r], actions[a], norm, norm ? 0.2f : 0.0f, masked)) return 1;
-                        cases++;
-                    }
+                    for (int masked = 0; masked < 2; masked++)
+                        for (int padded = 0; padded < 2; padded++) {
+                            if (!check(members[m], rows[r], actions[a], norm, norm ? 0.2f : 0.0f, masked, padded))
+                                return 1;
+                            cases++;
+                        }
     printf("ok %d\n", cases);
     return 0;
 }
