@@ -1,6 +1,7 @@
 """The PPO update with the C minibatch gradient (``sailfish.train.fused_update``) against torch's
-autograd path, on cartpole's default config (MLP 4-64-64, minibatch 1,024, 10 epochs), for one run
-and for populations, interleaved round by round on the same trainer.
+autograd path, on cartpole's default config (MLP 4-64-64, minibatch 1,024, 10 epochs; ``--env`` for
+another native env's, e.g. connect4's masked 2x128 MLP), for one run and for populations,
+interleaved round by round on the same trainer, on one torch thread.
 
 Each round collects a fresh batch, then times ``Trainer.update()`` once per arm, the arms' order
 alternating between rounds: "C kernel" (the trainer's ``FusedUpdate``), "autograd fp32" (the same
@@ -11,6 +12,7 @@ multiply-adds forward and backward per sample, the first layer's input gradient 
 
     python benchmarks/fused_update.py                      # members 1, 10, 20; ~1 min
     python benchmarks/fused_update.py --members 10 --rounds 30
+    python benchmarks/fused_update.py --env connect4 --members 1
 """
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ from sailfish.train.env import make_member_env
 from sailfish.train.hardware import resolve_precision
 
 
-def make_trainer(members: int, precision: str) -> Trainer:
-    base = Config.load("cartpole", dict(runs_dir="", precision=precision, torch_threads=1, log_seconds=0,
-                                        total_steps=10**9))
+def make_trainer(env: str, members: int, precision: str) -> Trainer:
+    base = Config.load(env, dict(runs_dir="", precision=precision, torch_threads=1, log_seconds=0,
+                                 total_steps=10**9))
     configs = [base.replace(seed=s) for s in range(members)]
     if members == 1:
         return Trainer(make_env(configs[0]), config=configs[0])
@@ -42,15 +44,15 @@ def mlp_flops(trainer: Trainer) -> float:
     return 2.0 * (forward + backward)
 
 
-def compare(members: int, rounds: int) -> None:
-    trainer = make_trainer(members, "fp32")
+def compare(env: str, members: int, rounds: int) -> None:
+    trainer = make_trainer(env, members, "fp32")
     if trainer.fused is None:
-        print(f"K = {members}: the C kernel does not apply here (no C core?)")
+        print(f"{env}, K = {members}: the C kernel does not apply (not an MLP with a categorical head, or no C core)")
         return
     fused = trainer.fused
     arms = {"C kernel": (trainer, fused), "autograd fp32": (trainer, None)}
     if resolve_precision("auto", torch.device("cpu"))[0] is not None:
-        bf16 = make_trainer(members, "bf16")
+        bf16 = make_trainer(env, members, "bf16")
         arms["autograd bf16"] = (bf16, None)
     for t, _ in arms.values():
         t.collect()
@@ -70,7 +72,7 @@ def compare(members: int, rounds: int) -> None:
     minibatches = cfg.update_epochs * trainer.batch_size // cfg.minibatch_size
     samples = minibatches * cfg.minibatch_size * members
     base = statistics.median(times["C kernel"])
-    print(f"K = {members}: {minibatches} minibatches of {members} x {cfg.minibatch_size} samples per update, "
+    print(f"{env}, K = {members}: {minibatches} minibatches of {members} x {cfg.minibatch_size} samples per update, "
           f"median of {rounds} interleaved rounds")
     for name in names:
         median = statistics.median(times[name])
@@ -82,10 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", default="1,10,20", help="population sizes, comma-separated")
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--env", default="cartpole", help="a native env (its config's policy and batch)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for members in map(int, args.members.split(",")):
-        compare(members, args.rounds)
+        compare(args.env, members, args.rounds)
 
 
 if __name__ == "__main__":
