@@ -16,9 +16,9 @@ It serves (``FusedUpdate.build`` checks, once per trainer):
   for keeps torch's ops;
 and, per minibatch (``takes``), one without prioritized weights (legal-action masks are applied as
 the distribution applies them; padding rows weigh nothing, as the trainer's loss weighs them). The
-rest goes through the autograd path,
-which stays the reference: ``tests/test_fused_update.py`` checks the two give the same gradients
-and loss terms.
+rest goes through the autograd path, which stays the reference: ``tests/test_fused_update.py``
+checks the two give the same gradients and loss terms. ``Config.fused_update = false`` always takes
+the autograd path.
 """
 from __future__ import annotations
 
