@@ -340,22 +340,16 @@ static PyObject* py_categorical_backward(PyObject* self, PyObject* args) {
 }
 
 // ---------------------------------------------------------------- the PPO minibatch gradient (ppo_gradient.h)
-// A per-row (or per-member) buffer of one call, held in b; its memory, or NULL with an error set.
-static void* ppo_rows(MlpBuffers* b, PyObject* obj, const char* what, int is_int, Py_ssize_t rows, Py_ssize_t items,
-                      int is_double) {
-    Py_buffer* view = &b->views[b->count];
-    int rc = is_int ? get_buffer(obj, view, what, "lq", 8, "int64", rows, items)
-             : is_double ? get_buffer(obj, view, what, "d", 8, "float64", rows, items)
-                         : get_buffer(obj, view, what, "f", 4, "float32", rows, items);
-    if (rc < 0) return NULL;
-    b->count++;
-    return view->buf;
-}
+// A per-row (or per-member) buffer of one call, of `type`, held in b; its memory, or NULL with an
+// error set.
+typedef enum { PPO_FLOAT32, PPO_FLOAT64, PPO_INT64, PPO_BOOL } PpoType;
 
-// The legal-action masks: bool or uint8 [rows, actions].
-static const uint8_t* ppo_masks(MlpBuffers* b, PyObject* obj, Py_ssize_t rows, Py_ssize_t actions) {
+static void* ppo_rows(MlpBuffers* b, PyObject* obj, const char* what, PpoType type, Py_ssize_t rows, Py_ssize_t items) {
+    static const char* formats[] = {"f", "d", "lq", "?bB"};
+    static const Py_ssize_t sizes[] = {4, 8, 8, 1};
+    static const char* dtypes[] = {"float32", "float64", "int64", "bool"};
     Py_buffer* view = &b->views[b->count];
-    if (get_buffer(obj, view, "action_masks", "?bB", 1, "bool", rows, actions) < 0) return NULL;
+    if (get_buffer(obj, view, what, formats[type], sizes[type], dtypes[type], rows, items) < 0) return NULL;
     b->count++;
     return view->buf;
 }
@@ -384,17 +378,17 @@ static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
     Py_ssize_t xs[3] = {K, s.rows, widths[0]};
     SfPpoBatch batch = {.norm_adv = norm_adv};
     const float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
-    int ok = x && (batch.actions = ppo_rows(&b, a_obj, "actions", 1, rows, 1, 0)) &&
-             (batch.old_logprobs = ppo_rows(&b, lp_obj, "old_logprobs", 0, rows, 1, 0)) &&
-             (batch.advantages = ppo_rows(&b, adv_obj, "advantages", 0, rows, 1, 0)) &&
-             (batch.old_values = ppo_rows(&b, v_obj, "old_values", 0, rows, 1, 0)) &&
-             (batch.returns = ppo_rows(&b, ret_obj, "returns", 0, rows, 1, 0)) &&
-             (batch.coefs = ppo_rows(&b, coefs_obj, "coefs", 0, K, 4, 0)) &&
-             (batch.ratios = ppo_rows(&b, ratio_obj, "ratios", 0, rows, 1, 0)) &&
-             (batch.sums = ppo_rows(&b, sums_obj, "sums", 0, K, 3, 1)) &&
+    int ok = x && (batch.actions = ppo_rows(&b, a_obj, "actions", PPO_INT64, rows, 1)) &&
+             (batch.old_logprobs = ppo_rows(&b, lp_obj, "old_logprobs", PPO_FLOAT32, rows, 1)) &&
+             (batch.advantages = ppo_rows(&b, adv_obj, "advantages", PPO_FLOAT32, rows, 1)) &&
+             (batch.old_values = ppo_rows(&b, v_obj, "old_values", PPO_FLOAT32, rows, 1)) &&
+             (batch.returns = ppo_rows(&b, ret_obj, "returns", PPO_FLOAT32, rows, 1)) &&
+             (batch.coefs = ppo_rows(&b, coefs_obj, "coefs", PPO_FLOAT32, K, 4)) &&
+             (batch.ratios = ppo_rows(&b, ratio_obj, "ratios", PPO_FLOAT32, rows, 1)) &&
+             (batch.sums = ppo_rows(&b, sums_obj, "sums", PPO_FLOAT64, K, 3)) &&
              (masks_obj == Py_None ||
-              (batch.action_masks = ppo_masks(&b, masks_obj, rows, widths[n] - 1)) != NULL) &&
-             (live_obj == Py_None || (batch.live = ppo_rows(&b, live_obj, "live", 0, rows, 1, 0)) != NULL) &&
+              (batch.action_masks = ppo_rows(&b, masks_obj, "action_masks", PPO_BOOL, rows, widths[n] - 1)) != NULL) &&
+             (live_obj == Py_None || (batch.live = ppo_rows(&b, live_obj, "live", PPO_FLOAT32, rows, 1)) != NULL) &&
              mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) == 0 &&
              mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) == 0 &&
              mlp_layer_arrays(&b, gw_obj, "grad_weights", &s, 0, n, 0, grad_w) == 0 &&

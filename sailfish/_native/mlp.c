@@ -288,11 +288,13 @@ static void sf_backward_end(const SfScratch* sc, const SfMlpShape* s, int k, flo
 // ---------------------------------------------------------------- forward and backward
 // The forward's packed weights: per member, per layer, W_i^T zero-padded to whole 16-column tiles,
 // then the padded bias (floats per member and layer: (w_i + 1) * pad16(w_{i+1})).
-static size_t sf_mlp_packed_size(const SfMlpShape* s) {
+static size_t sf_mlp_packed_member_size(const SfMlpShape* s) {
     size_t per_member = 0;
     for (int i = 0; i < s->layers; i++) per_member += (size_t)(s->widths[i] + 1) * pad16(s->widths[i + 1]);
-    return per_member * (size_t)s->members;
+    return per_member;
 }
+
+static size_t sf_mlp_packed_size(const SfMlpShape* s) { return sf_mlp_packed_member_size(s) * (size_t)s->members; }
 
 static void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
     const int n = s->layers;
@@ -317,9 +319,7 @@ static void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const 
 // Member k's packed layers (sf_mlp_pack's layout), layer by layer, into layer[0..n).
 static void sf_member_layers(const SfMlpShape* s, const float* packed, int k, const float** layer) {
     const int* w = s->widths;
-    size_t per_member = 0;
-    for (int i = 0; i < s->layers; i++) per_member += (size_t)(w[i] + 1) * pad16(w[i + 1]);
-    packed += per_member * (size_t)k;
+    packed += sf_mlp_packed_member_size(s) * (size_t)k;
     for (int i = 0; i < s->layers; i++) {
         layer[i] = packed;
         packed += (size_t)(w[i] + 1) * pad16(w[i + 1]);
