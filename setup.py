@@ -18,7 +18,7 @@ if sys.platform == "win32":
 
 native = Extension(
     "sailfish._native",
-    sources=[f"{NATIVE}/{name}.c" for name in ("module", "vecenv", "registry", "advantage", "activations", "mlp", "categorical", "ppo_gradient")],
+    sources=[f"{NATIVE}/{name}.c" for name in ("module", "vecenv", "registry", "advantage", "activations", "mlp", "categorical", "ppo_gradient", "actor")],
     depends=[
         os.path.join(root, f)
         for root, _, files in os.walk(NATIVE)

@@ -86,3 +86,10 @@ def test_the_categorical_kernels_are_exact_to_float_rounding_and_sanitizer_clean
     # log-probabilities, entropies and their gradient, packed and strided rows (tests/native/categorical_check.c)
     rows = run_sanitized_driver(tmp_path, "categorical_check", ["categorical.c"])
     assert int(rows) == 1800
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_the_rollout_step_samples_as_gumbel_max_and_is_sanitizer_clean(tmp_path):
+    # members, rows across the block, masks with one or no legal action (tests/native/actor_check.c)
+    rows = run_sanitized_driver(tmp_path, "actor_check", ["actor.c", "categorical.c", "mlp.c", "activations.c"])
+    assert int(rows) == 22536

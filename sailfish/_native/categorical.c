@@ -39,3 +39,27 @@ void sf_categorical_backward(const float* logits, size_t ld, const int64_t* acti
         if (a >= 0 && a < n) g[a] += gl;
     }
 }
+
+void sf_categorical_sample(const float* logits, size_t ld, size_t rows, int n, const float* noise,
+                           const uint8_t* masks, int64_t* actions, float* logp) {
+    for (size_t r = 0; r < rows; r++) {
+        const float* z = logits + r * ld;
+        const float* e = noise + r * (size_t)n;
+        const uint8_t* legal = masks ? masks + r * (size_t)n : NULL;
+#define SF_LOGIT(j) (legal && !legal[j] ? -1e9f : z[j])
+        float m = SF_LOGIT(0);
+        for (int j = 1; j < n; j++) m = SF_LOGIT(j) > m ? SF_LOGIT(j) : m;
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) sum += expf(SF_LOGIT(j) - m);
+        const float log_sum = logf(sum);
+        int best = 0;
+        float best_score = 0.0f, best_logp = 0.0f;
+        for (int j = 0; j < n; j++) {  // (z - m) - log_sum, as torch's log_softmax
+            const float lp = (SF_LOGIT(j) - m) - log_sum, score = lp - logf(e[j]);
+            if (j == 0 || score > best_score) best = j, best_score = score, best_logp = lp;
+        }
+#undef SF_LOGIT
+        actions[r] = best;
+        logp[r] = best_logp;
+    }
+}

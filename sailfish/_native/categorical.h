@@ -21,4 +21,11 @@ void sf_categorical_backward(const float* logits, size_t ld, const int64_t* acti
                              const float* entropy, const float* grad_logp, const float* grad_entropy,
                              size_t rows, int n, float* grad);
 
+// A rollout's sample (Categorical.sample): per row, the logits with illegal actions (masks[r * n + j]
+// == 0; masks NULL: every action legal) replaced by -1e9, their log-softmax logp, the Gumbel-max
+// action a = argmax_j logp_j - log e_j for the row's Exp(1) draws e (noise [rows, n]; the first
+// maximum wins, as torch's argmax) and its log-probability logp_a.
+void sf_categorical_sample(const float* logits, size_t ld, size_t rows, int n, const float* noise,
+                           const uint8_t* masks, int64_t* actions, float* logp);
+
 #endif

@@ -1,6 +1,6 @@
 // The learner kernels' bindings, for module.c: tanh and its backward (activations.h), the fused MLP
-// (mlp.h), the categorical log-probabilities (categorical.h) and the PPO minibatch gradient
-// (ppo_gradient.h). Each takes the caller's arrays
+// (mlp.h), the categorical log-probabilities (categorical.h), the PPO minibatch gradient
+// (ppo_gradient.h) and a rollout step (actor.h). Each takes the caller's arrays
 // through the buffer protocol, checks dtype, contiguity and shape (errors name the array and what
 // it should be), and runs the kernel with the GIL released. module.c is the only includer, so the
 // functions stay plain static, as in binding_checks.h.
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "activations.h"
+#include "actor.h"
 #include "binding_checks.h"
 #include "categorical.h"
 #include "mlp.h"
@@ -400,6 +401,65 @@ static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = sf_ppo_gradient(&s, x, (const float* const*)weights, (const float* const*)biases, &batch, grad_w, grad_b);
+    Py_END_ALLOW_THREADS
+    mlp_release(&b);
+    if (rc < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+// ---------------------------------------------------------------- a rollout step (actor.h)
+static PyObject* py_mlp_packed_size(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *w_obj;
+    if (!PyArg_ParseTuple(args, "OO", &x_obj, &w_obj)) return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    if (mlp_shape(x_obj, w_obj, &s, widths) < 0) return NULL;
+    return PyLong_FromSize_t(sf_mlp_packed_size(&s));
+}
+
+static PyObject* py_mlp_act(PyObject* self, PyObject* args) {
+    (void)self;
+    PyObject *x_obj, *w_obj, *b_obj, *packed_obj, *noise_obj, *masks_obj, *a_obj, *lp_obj, *v_obj;
+    int repack;
+    if (!PyArg_ParseTuple(args, "OOOOpOOOOO", &x_obj, &w_obj, &b_obj, &packed_obj, &repack, &noise_obj, &masks_obj,
+                          &a_obj, &lp_obj, &v_obj))
+        return NULL;
+    SfMlpShape s;
+    int widths[SF_MLP_MAX_LAYERS + 1];
+    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    if (n < 0) return NULL;
+    if (widths[n] < 2) {
+        PyErr_Format(PyExc_ValueError, "mlp_act: the last layer has %d outputs; it needs the logits and the value (>= 2)",
+                     widths[n]);
+        return NULL;
+    }
+    MlpBuffers b = {.count = 0};
+    float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS];
+    const Py_ssize_t rows = (Py_ssize_t)s.members * s.rows, actions = widths[n] - 1;
+    Py_ssize_t xs[3] = {s.members, s.rows, widths[0]};
+    const float* x = mlp_array(&b, x_obj, "x", -1, 3, xs);
+    float* packed = NULL;
+    const float* noise = NULL;
+    const uint8_t* masks = NULL;
+    int64_t* act = NULL;
+    float *logp = NULL, *value = NULL;
+    int ok = x && (packed = ppo_rows(&b, packed_obj, "packed", PPO_FLOAT32, (Py_ssize_t)sf_mlp_packed_size(&s), 1)) &&
+             (noise = ppo_rows(&b, noise_obj, "noise", PPO_FLOAT32, rows, actions)) &&
+             (masks_obj == Py_None || (masks = ppo_rows(&b, masks_obj, "action_masks", PPO_BOOL, rows, actions))) &&
+             (act = ppo_rows(&b, a_obj, "actions", PPO_INT64, rows, 1)) &&
+             (logp = ppo_rows(&b, lp_obj, "logprob", PPO_FLOAT32, rows, 1)) &&
+             (value = ppo_rows(&b, v_obj, "value", PPO_FLOAT32, rows, 1)) &&
+             (!repack || (mlp_layer_arrays(&b, w_obj, "weights", &s, 0, n, 0, weights) == 0 &&
+                          mlp_layer_arrays(&b, b_obj, "biases", &s, 0, n, 1, biases) == 0));
+    if (!ok) {
+        mlp_release(&b);
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    if (repack) sf_mlp_pack(&s, (const float* const*)weights, (const float* const*)biases, packed);
+    rc = sf_mlp_act(&s, x, packed, noise, masks, act, logp, value);
     Py_END_ALLOW_THREADS
     mlp_release(&b);
     if (rc < 0) return PyErr_NoMemory();

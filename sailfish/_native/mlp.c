@@ -294,9 +294,9 @@ static size_t sf_mlp_packed_member_size(const SfMlpShape* s) {
     return per_member;
 }
 
-static size_t sf_mlp_packed_size(const SfMlpShape* s) { return sf_mlp_packed_member_size(s) * (size_t)s->members; }
+size_t sf_mlp_packed_size(const SfMlpShape* s) { return sf_mlp_packed_member_size(s) * (size_t)s->members; }
 
-static void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
+void sf_mlp_pack(const SfMlpShape* s, const float* const* weights, const float* const* biases, float* packed) {
     const int n = s->layers;
     const int* w = s->widths;
     for (int k = 0; k < s->members; k++) {
@@ -343,7 +343,7 @@ static void sf_forward_block(const SfMlpShape* s, const float* const* layer, con
     }
 }
 
-static void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
+void sf_mlp_forward_packed(const SfMlpShape* s, const float* x, const float* packed, float* const* hidden, float* out) {
     const int n = s->layers, B = s->rows;
     const int* w = s->widths;
     const float* layer[64];

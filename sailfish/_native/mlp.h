@@ -16,6 +16,7 @@
 // order and sums accumulate in a fixed order, so results are deterministic.
 #ifndef SAILFISH_MLP_H
 #define SAILFISH_MLP_H
+#include <stddef.h>
 
 typedef struct {
     int members;       // K
@@ -41,5 +42,13 @@ typedef void (*SfMlpLoss)(void* ctx, int member, int row, int rows, float* block
 int sf_mlp_gradient(const SfMlpShape* shape, const float* x, const float* const* weights,
                     const float* const* biases, SfMlpLoss loss, void* ctx, float* const* grad_weights,
                     float* const* grad_biases);
+
+// A rollout's forwards, many small batches with the same weights: sf_mlp_pack lays the weights out
+// once, as the forward reads them (sf_mlp_packed_size floats), and sf_mlp_forward_packed is then
+// sf_mlp_forward without the packing, which costs more than a forward of a few rows.
+size_t sf_mlp_packed_size(const SfMlpShape* shape);
+void sf_mlp_pack(const SfMlpShape* shape, const float* const* weights, const float* const* biases, float* packed);
+void sf_mlp_forward_packed(const SfMlpShape* shape, const float* x, const float* packed, float* const* hidden,
+                           float* out);
 
 #endif

@@ -475,6 +475,15 @@ static PyMethodDef module_methods[] = {
      "gradients for K MLPs with a categorical head and a value column (ppo_gradient.h); coefs float32 [K, 4], "
      "sums float64 [K, 3], action_masks bool [rows, actions] (True = legal) or None, live float32 [rows] "
      "(mean-1 weights, 0 on padding rows) or None"},
+    {"mlp_packed_size", py_mlp_packed_size, METH_VARARGS,
+     "mlp_packed_size(x, weights) -> int: the float32 items mlp_act's packed weights take for x [K, B, w0] "
+     "and weights[i] [K, w_i+1, w_i] (mlp.h)"},
+    {"mlp_act", py_mlp_act, METH_VARARGS,
+     "mlp_act(x, weights, biases, packed, repack, noise, action_masks, actions, logprob, value): one rollout "
+     "step of K actor-critic MLPs with a categorical head (actor.h): with repack, weights and biases are "
+     "first packed into packed (float32 [mlp_packed_size]); then the forward of x [K, B, w0], the "
+     "Gumbel-max sample with noise float32 [K*B, n] (Exp(1) draws) under action_masks bool [K*B, n] or "
+     "None, into actions int64, logprob and value float32 [K*B]"},
     {"categorical_forward", py_categorical_forward, METH_VARARGS,
      "categorical_forward(logits, actions, logp, entropy, lse): per row of logits [rows, n] (float32, rows "
      "may be strided), the log-probability of actions int64 [rows], the entropy and log-sum-exp, into "

@@ -33,12 +33,14 @@ class Collector:
         reward_scale: factor applied to rewards as they are stored (the reported returns are the env's);
             a population gives one per member (a list: each member's block of rows).
         amp: a factory of the context the policy runs in (``sailfish.train.hardware.autocast``).
+        actor: a ``FusedAct`` that acts in one C call where it serves the policy (checked at the
+            start of each collection; None: the policy and ``dist`` always act).
     """
 
     def __init__(self, env, policy: Callable, dist, experience: Experience, generator: torch.Generator,
                  initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0,
-                 amp: Callable = contextlib.nullcontext):
-        self.env, self.policy, self.dist, self.experience = env, policy, dist, experience
+                 amp: Callable = contextlib.nullcontext, actor=None):
+        self.env, self.policy, self.dist, self.experience, self.actor = env, policy, dist, experience, actor
         self.generator, self.state, self.amp = generator, initial_state, amp
         if isinstance(reward_scale, (list, tuple)):  # per member: repeat over each member's rows
             per_row = experience.rows // len(reward_scale)
@@ -96,7 +98,7 @@ class Collector:
             return t_env, t_fwd
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         obs_np, done, masks_np, host = env.observations, self.done, self.env_masks, exp.host_np
-        action_masks = self.action_masks
+        action_masks, actor = self.action_masks, self._actor()
         clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
         with torch.inference_mode():
             state = self.state
@@ -112,9 +114,12 @@ class Collector:
                         action_masks.copy_(torch.from_numpy(self.env_action_masks), non_blocking=True)
                 if state is not None:
                     state = self._reset_state(state, t)
-                with self.amp():
-                    params, value, state = policy(self._observations(), state)
-                actions, logprob = dist.sample(params.float(), self.generator, action_masks)
+                if actor is not None:
+                    actions, logprob, value = actor(self._observations(), self.generator, self.env_action_masks)
+                else:
+                    with self.amp():
+                        params, value, state = policy(self._observations(), state)
+                    actions, logprob = dist.sample(params.float(), self.generator, action_masks)
                 if self.action_low is None:
                     self.env_actions.copy_(actions)
                 else:
@@ -135,8 +140,11 @@ class Collector:
             t0 = clock()
             if state is not None:
                 state = self._reset_state(state, None)
-            with self.amp():
-                _, next_value, _ = policy(self._observations(), state)
+            if actor is not None:
+                next_value = actor.value(self._observations())
+            else:
+                with self.amp():
+                    _, next_value, _ = policy(self._observations(), state)
             exp.next_values.copy_(next_value)
             if masks_np is not None:  # whether next_value is a padding observation's (see advantage.py)
                 host["next_masks"][:] = masks_np
@@ -144,6 +152,12 @@ class Collector:
             t_fwd += clock() - t0
         self._drain_stats(episodes, reduce_stats)
         return t_env, t_fwd
+
+    def _actor(self):
+        """The ``FusedAct`` for this collection's policy, its weights taken; None: torch acts."""
+        if self.actor is None or self.state is not None or self.device.type != "cpu":
+            return None
+        return self.actor if self.actor.begin(self.policy) else None
 
     def _drain_stats(self, episodes, reduce_stats, drained=None) -> None:
         env = self.env
@@ -169,7 +183,7 @@ class Collector:
         """
         env, policy, dist, exp = self.env, self.policy, self.dist, self.experience
         host, G, steps = exp.host_np, self.num_groups, exp.steps
-        clock, t_env, t_fwd = time.perf_counter, 0.0, 0.0
+        clock, t_env, t_fwd, actor = time.perf_counter, 0.0, 0.0, self._actor()
         t = np.zeros(G, np.int64)
         acted = [self.carry is not None] * G  # a decision was sent: the next recv holds its outcome
         finished, totals = 0, np.zeros(4, np.float64)
@@ -197,10 +211,13 @@ class Collector:
                     t[g] += 1
                 obs_np = batch.observations.copy()  # the batch's views change once it is sent
                 obs = torch.from_numpy(obs_np).to(self.device, non_blocking=True)
-                masks = None if batch.action_masks is None else torch.from_numpy(batch.action_masks).to(self.device)
-                with self.amp():
-                    params, value, _ = policy(obs, None)
-                actions, logprob = dist.sample(params.float(), self.generator, masks)
+                if actor is not None:
+                    actions, logprob, value = actor(obs, self.generator, batch.action_masks)
+                else:
+                    masks = None if batch.action_masks is None else torch.from_numpy(batch.action_masks).to(self.device)
+                    with self.amp():
+                        params, value, _ = policy(obs, None)
+                    actions, logprob = dist.sample(params.float(), self.generator, masks)
                 decision = (obs_np, self.done[rows].copy(),
                             None if batch.masks is None else batch.masks.copy(),
                             None if batch.action_masks is None else batch.action_masks.copy(), actions, logprob, value)

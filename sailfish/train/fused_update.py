@@ -38,6 +38,29 @@ except ImportError:  # docs and pure-Python tests without the build
 HAS_KERNEL = _native is not None and hasattr(_native, "ppo_gradient")
 
 
+def actor_critic_layers(policy, dist) -> tuple[list, float] | None:
+    """The C kernels' view of ``policy``: its linear layers' ``(weight, bias)``, encoder first, the
+    head (the logits, then the value) last, and the factor its observations are scaled by; None
+    where the policy is not the default feedforward MLP (or a population of them) with a
+    ``Categorical`` head, which the kernels compute (``sailfish.train.fused_act`` acts with them)."""
+    if type(dist) is not Categorical:
+        return None
+    if isinstance(policy, StackedPolicy):
+        found = policy.mlp_layers()
+        if found is None:
+            return None
+        layers, scale = found
+    elif (type(policy) is Policy and type(policy.encoder) is MLP and policy.encoder.norm is None
+          and policy.log_std is None):
+        layers = [(layer.weight, layer.bias) for layer in [*policy.encoder.linears, policy.head]]
+        scale = policy.encoder.scale
+    else:
+        return None
+    if layers[-1][1].shape[-1] != dist.n + 1:
+        return None
+    return layers, float(scale)
+
+
 class FusedUpdate:
     """The C minibatch gradient for one trainer's policy (see the module docstring).
 
@@ -74,24 +97,15 @@ class FusedUpdate:
         """A ``FusedUpdate`` for ``policy`` trained with ``members`` (the trainer's configs) on
         ``threads`` torch threads, or None where the kernel does not apply (then the autograd path
         runs). The kernel computes in fp32: the trainer leaves it out where bf16 is asked for."""
-        if not HAS_KERNEL or device.type != "cpu" or threads != 1 or type(dist) is not Categorical:
+        if not HAS_KERNEL or device.type != "cpu" or threads != 1:
             return None
-        if isinstance(policy, StackedPolicy):
-            found = policy.mlp_layers()
-            if found is None:
-                return None
-            layers, scale = found
-        elif (type(policy) is Policy and type(policy.encoder) is MLP and policy.encoder.norm is None
-              and policy.log_std is None):
-            layers = [(layer.weight, layer.bias) for layer in [*policy.encoder.linears, policy.head]]
-            scale = policy.encoder.scale
-        else:
+        found = actor_critic_layers(policy, dist)
+        if found is None:
             return None
-        if layers[-1][1].shape[-1] != dist.n + 1:  # the head: the logits, then the value
-            return None
+        layers, scale = found
         coefs = torch.tensor([[c.clip_coef, c.vf_clip_coef, c.vf_coef, c.ent_coef] for c in members],
                              dtype=torch.float32)
-        return cls(layers, float(scale), coefs, bool(members[0].norm_adv))
+        return cls(layers, scale, coefs, bool(members[0].norm_adv))
 
     def takes(self, mb) -> bool:
         """Whether minibatch ``mb`` is one the kernel computes (no prioritized weights; masks one per

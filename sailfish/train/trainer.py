@@ -27,6 +27,7 @@ from sailfish.train.collector import Collector
 from sailfish.train.config import Config
 from sailfish.train.env import env_label
 from sailfish.train.experience import Experience, Minibatch
+from sailfish.train.fused_act import FusedAct
 from sailfish.train.fused_update import FusedUpdate
 from sailfish.train.hardware import autocast, keep_freed_memory, resolve_precision, resolve_threads
 from sailfish.train.interrupt import DeferredInterrupt
@@ -133,7 +134,8 @@ class Trainer:
         self.reward_norms = reward_normalizers(env, K)
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
-                                   reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp)
+                                   reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp,
+                                   actor=None if self.fused is None else FusedAct(self.dist))
 
         self.global_step = self.update_count = self.resumed_step = 0  # steps: per member, all ranks
         self.member_episodes = [EpisodeWindow(min_episodes=rows // K) for _ in range(K)]
