@@ -444,6 +444,9 @@ class Multiprocessing(GroupedVecEnv):
         per = self._envs_per_worker
         return self._stats[unit * per:(unit + 1) * per].sum(0)
 
+    def _all_unit_totals(self) -> np.ndarray:
+        return self._stats.reshape(-1, self._envs_per_worker, self._stats.shape[-1]).sum(1)
+
     def _render(self, index: int) -> np.ndarray:
         w, local = divmod(index, self._envs_per_worker)
         _send(self._cmd_fds[w], RENDER, local)

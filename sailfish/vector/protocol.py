@@ -195,6 +195,10 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
     def _unit_totals(self, unit: int) -> np.ndarray:
         """Cumulative ``[episodes, return, length, score]`` of ``unit``'s envs."""
 
+    def _all_unit_totals(self) -> np.ndarray:
+        """``_unit_totals`` of every unit, ``[units, 4]`` (a backend may read them in one pass)."""
+        return np.stack([self._unit_totals(unit) for unit in self._all_units])
+
     @abc.abstractmethod
     def _render(self, index: int) -> np.ndarray: ...
 
@@ -290,13 +294,15 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
     def episode_stats(self) -> dict[str, float]:
         """Means of the episodes finished since the last call (``{}`` if none). Units stepping
         in an async batch are counted at a later call."""
-        busy = {u for g in self._in_flight for u in self._groups[g]}
-        totals = np.zeros(4, np.float64)
-        for unit in self._all_units:
-            if unit not in busy:
-                current = self._unit_totals(unit)
-                totals += current - self._drained[unit]
-                self._drained[unit] = current
+        if self._held is not None and len(self._in_flight) == len(self._groups) - 1:
+            idle = slice(self._groups[self._held].start, self._groups[self._held].stop)  # async: the batch held
+        else:
+            idle = np.ones(len(self._all_units), bool)
+            for g in self._in_flight:  # a busy unit's totals may be mid-write: read, never used
+                idle[self._groups[g].start:self._groups[g].stop] = False
+        current = self._all_unit_totals()[idle]
+        totals = (current - self._drained[idle]).sum(0)
+        self._drained[idle] = current
         return summarize(totals)
 
     def render(self, index: int = 0) -> np.ndarray:
