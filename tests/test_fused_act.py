@@ -119,11 +119,53 @@ def test_weights_are_taken_at_the_start_of_each_collection():
     torch.testing.assert_close(actor.value(obs), before + 1.0)
 
 
+def collections(config_overrides, env="cartpole", times=2):
+    """Each experience tensor after ``times`` collections of a trainer acting through the C actor,
+    and of the same trainer (same seeds) acting through torch."""
+    out = []
+    for fused_act in (True, False):
+        config = Config.load(env, {**SMALL, **config_overrides, "fused_act": fused_act})
+        t = Trainer(make_env(config), config=config)
+        assert (t.collector.actor is not None) == fused_act
+        assert t.collector.is_async == ("env_batch_size" in config_overrides)
+        t.start()
+        batches = []
+        for _ in range(times):
+            t.collect()
+            batches.append({k: v.clone() for k, v in t.experience.tensors().items()})
+        t.env.close()
+        out.append(batches)
+    return out
+
+
+@pytest.mark.parametrize("env, overrides", [
+    ("cartpole", {}),
+    ("connect4", {}),
+    ("gym:CartPole-v1", {"env_batch_size": 4, "num_workers": 2, "backend": "multiprocessing"}),
+], ids=["sync", "legal-action-masks", "async-batches"])
+def test_a_collection_through_the_kernel_is_the_collection_through_torch(env, overrides):
+    kernel, reference = collections(overrides, env)
+    for got, want in zip(kernel, reference):
+        for name in want:
+            if got[name].dtype.is_floating_point and name not in ("obs", "rewards"):
+                torch.testing.assert_close(got[name], want[name], rtol=1e-5, atol=1e-5, msg=name)
+            else:  # the same actions: the same env trajectories
+                assert torch.equal(got[name], want[name]), name
+
+
 @pytest.mark.parametrize("shared, why", [
     (dict(recurrent=True), "an LSTM"),
     (dict(obs_norm=True), "observation normalisation"),
-    (dict(fused_update=False), "switched off"),
 ])
 def test_the_kernel_is_left_out_where_it_does_not_compute_the_same_thing(shared, why):
     t = trainer(1, **shared)
-    assert t.collector.actor is None or not t.collector.actor.begin(t.policy), why
+    assert not fused_act.FusedAct(t.dist).begin(t.policy), why  # the policy itself is refused
+    assert t.collector._actor() is None, why
+
+
+def test_the_kernel_is_left_out_where_it_is_switched_off_or_not_fp32_on_one_thread():
+    assert trainer(1, fused_act=False).collector.actor is None
+    assert trainer(1, torch_threads=2).collector.actor is None
+    assert trainer(1, precision="bf16").collector.actor is None
+    t = trainer(1, recurrent=True)  # a recurrent state: the collector never asks the actor
+    assert t.collector.state is not None and t.collector._actor() is None

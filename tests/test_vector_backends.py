@@ -178,3 +178,20 @@ def test_episode_stats_wait_for_busy_workers_and_lose_nothing():
         assert episodes == 40 and batch.rows == slice(2, 4)
     finally:
         env.close()
+
+
+def test_episode_stats_read_while_a_batch_is_held_lose_nothing():
+    # the async collector's order: the held group alone is idle (protocol.py reads it as one slice)
+    env = Multiprocessing(lambda: Countdown(length=2), 4, num_workers=4, batch_size=2)
+    try:
+        env.async_reset()
+        episodes = 0.0
+        for _ in range(40):
+            env.recv()
+            episodes += env.episode_stats().get("episodes", 0.0)
+            env.send(np.ones(2, np.int64))
+        env.reset()
+        episodes += env.episode_stats().get("episodes", 0.0)
+        assert episodes == 40
+    finally:
+        env.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import gymnasium
 import numpy as np
@@ -17,6 +17,9 @@ import torch
 from sailfish.emulation import summarize
 from sailfish.train.experience import Experience
 from sailfish.train.metrics import EpisodeWindow
+
+if TYPE_CHECKING:
+    from sailfish.train.fused_act import FusedAct
 
 
 class Collector:
@@ -39,7 +42,7 @@ class Collector:
 
     def __init__(self, env, policy: Callable, dist, experience: Experience, generator: torch.Generator,
                  initial_state: tuple[torch.Tensor, ...] | None = None, reward_scale: float = 1.0,
-                 amp: Callable = contextlib.nullcontext, actor=None):
+                 amp: Callable = contextlib.nullcontext, actor: FusedAct | None = None):
         self.env, self.policy, self.dist, self.experience, self.actor = env, policy, dist, experience, actor
         self.generator, self.state, self.amp = generator, initial_state, amp
         if isinstance(reward_scale, (list, tuple)):  # per member: repeat over each member's rows

@@ -153,6 +153,10 @@ class Config:
     """Compute each minibatch's PPO gradient in one C call where the policy allows (an MLP with a
     categorical head on one CPU thread, no prioritized sampling: ``sailfish.train.fused_update``); false
     always takes the autograd path, which gives the same gradients to float rounding, more slowly."""
+    fused_act: bool = True
+    """Act in rollouts with one C call per step where the policy allows (the same policies, one CPU
+    thread, fp32: ``sailfish.train.fused_act``); false acts through the policy's forward and its
+    distribution, which give the same actions to float rounding, more slowly."""
 
     # --- logging / checkpoints ---
     checkpoint_interval: int = 50

@@ -11,8 +11,9 @@ torch path takes, so the action stream differs from torch's only where float rou
 breaks a near tie.
 
 It serves what ``FusedUpdate`` serves (``actor_critic_layers``: the default MLP policy or a
-population of them, a ``Categorical`` head) on CPU in fp32, feedforward; the trainer builds one
-where it builds a ``FusedUpdate``, so ``Config.fused_update = false`` turns both off.
+population of them, a ``Categorical`` head) on CPU, one torch thread, fp32, feedforward;
+``Config.fused_act = false`` turns it off, and a policy wrapped by ``compile = true`` acts through
+its compiled forward.
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ class FusedAct:
                 self._packed = np.empty(size, np.float32)
         rows = obs.shape[0]
         actions = torch.empty(rows, dtype=torch.int64)
-        logprob, value = torch.empty(rows), torch.empty(rows)
+        logprob, value = torch.empty(rows, dtype=torch.float32), torch.empty(rows, dtype=torch.float32)
         masks = None if action_masks is None else np.asarray(action_masks)
         _native.mlp_act(x, self._weights, self._biases, self._packed, self._repack, noise.numpy(), masks,
                         actions.numpy(), logprob.numpy(), value.numpy())
@@ -89,9 +90,9 @@ class FusedAct:
         """``(actions, logprob, value)`` for observations ``[rows, ...]`` (member-major for a
         population), sampled as ``Categorical.sample`` samples (its draws from ``generator``) under
         ``action_masks`` (bool ``[rows, n]``, True = legal; a tensor or array) or none."""
-        noise = torch.empty(obs.shape[0], self.dist.n).exponential_(generator=generator)
+        noise = torch.empty(obs.shape[0], self.dist.n, dtype=torch.float32).exponential_(generator=generator)
         return self._run(obs, noise, action_masks)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """The value of each row of ``obs`` (a bootstrap value: no draws are taken)."""
-        return self._run(obs, torch.ones(obs.shape[0], self.dist.n), None)[2]
+        return self._run(obs, torch.ones(obs.shape[0], self.dist.n, dtype=torch.float32), None)[2]

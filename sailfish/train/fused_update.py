@@ -7,7 +7,8 @@ through L3 (``BENCHMARKS.md``, session 7's profile). Where the policy and the mi
 ``_native.ppo_gradient`` (``sailfish/_native/ppo_gradient.h``): each block of rows goes forward,
 through the PPO loss's gradient and back while it is in cache. The optimizer step is unchanged.
 
-It serves (``FusedUpdate.build`` checks, once per trainer):
+It serves (``actor_critic_layers`` and ``FusedUpdate.build`` check, once per trainer; the same
+policies act in rollouts through ``sailfish.train.fused_act``):
 - the default feedforward MLP policy (``Policy`` over ``MLP``, no ``obs_norm``) or a population of
   them (``StackedPolicy``), with a ``Categorical`` head (one discrete action);
 - CPU, one torch thread (the kernel runs on one core; on more threads torch's batched matmuls use

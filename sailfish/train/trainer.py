@@ -135,7 +135,7 @@ class Trainer:
         reward_scale = self.hp.per_member("reward_scale")
         self.collector = Collector(env, self.forward, self.dist, self.experience, self.generator, state,
                                    reward_scale[0] if len(set(reward_scale)) == 1 else reward_scale, self.amp,
-                                   actor=None if self.fused is None else FusedAct(self.dist))
+                                   actor=self._rollout_actor(config, autocast_dtype))
 
         self.global_step = self.update_count = self.resumed_step = 0  # steps: per member, all ranks
         self.member_episodes = [EpisodeWindow(min_episodes=rows // K) for _ in range(K)]
@@ -151,6 +151,13 @@ class Trainer:
         self.started = False
         self.session_start = time.perf_counter()
         self.elapsed_before = 0.0  # wallclock of earlier sessions of a resumed run
+
+    def _rollout_actor(self, config: Config, autocast_dtype) -> FusedAct | None:
+        """The C rollout step (``sailfish.train.fused_act``) where it may serve: ``fused_act``, CPU,
+        one torch thread, fp32 rollouts (it checks the policy itself at each collection)."""
+        if not config.fused_act or self.device.type != "cpu" or self.threads != 1 or autocast_dtype is not None:
+            return None
+        return FusedAct(self.dist)
 
     # ------------------------------------------------------------------ the run
     def start(self) -> None:

@@ -4,8 +4,8 @@
 // row's value against sf_mlp_forward's output, its action against the Gumbel-max rule evaluated in
 // double (the argmax of log-softmax minus log noise; rows whose top two scores are within 1e-4 are
 // not judged, float rounding may order them either way), that a masked action is never taken
-// while a legal one exists, and its log-probability to 1e-5. Built by tests/test_sanitizer.py with
-// -fsanitize=address,undefined; prints "ok <rows checked>".
+// while a legal one exists, and its log-probability to 1e-5 (-log n where no action is legal).
+// Built by tests/test_sanitizer.py with -fsanitize=address,undefined; prints "ok <rows checked>".
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +91,10 @@ int main(void) {
                                 return 1;
                             }
                             const double lp = score[a] + log(noise[r * n + a]);
+                            if (legal && !any && fabs(logp[r] + log((double)n)) > 1e-5) {  // none legal: uniform
+                                printf("broken: logp row %zu with no legal action: %g, expected %g\n", r, logp[r], -log((double)n));
+                                return 1;
+                            }
                             if (fabs(logp[r] - lp) > 1e-5 * (1.0 + fabs(lp)) && !(legal && !any)) {
                                 printf("broken: logp row %zu: %g, expected %g\n", r, logp[r], lp);
                                 return 1;
