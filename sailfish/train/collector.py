@@ -200,10 +200,6 @@ class Collector:
                 t1 = clock()
                 rows = batch.rows
                 g = rows.start // self.group_rows
-                stats = env.episode_stats()  # a received group is idle: its episodes can be read
-                if stats:
-                    n = stats["episodes"]
-                    totals += (n, n * stats["episode_return"], n * stats["episode_length"], n * stats["score"])
                 if acted[g]:  # the outcome of column t[g]
                     column = t[g]
                     scale = self.reward_scale if np.isscalar(self.reward_scale) else self.reward_scale[rows]
@@ -212,6 +208,12 @@ class Collector:
                     host["truncations"][rows, column] = batch.truncations
                     np.logical_or(batch.terminals, batch.truncations, out=self.done[rows])
                     t[g] += 1
+                    # A received group is idle: its episodes can be read. Its envs' totals change
+                    # only in a step that ends an episode, so a step that ended none is not read.
+                    stats = env.episode_stats() if self.done[rows].any() else None
+                    if stats:
+                        n = stats["episodes"]
+                        totals += (n, n * stats["episode_return"], n * stats["episode_length"], n * stats["score"])
                 obs_np = batch.observations  # a view: what is kept past send() is copied
                 obs = torch.from_numpy(obs_np)
                 if self.device.type != "cpu":

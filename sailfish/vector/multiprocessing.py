@@ -444,8 +444,10 @@ class Multiprocessing(GroupedVecEnv):
         per = self._envs_per_worker
         return self._stats[unit * per:(unit + 1) * per].sum(0)
 
-    def _all_unit_totals(self) -> np.ndarray:
-        return self._stats.reshape(-1, self._envs_per_worker, self._stats.shape[-1]).sum(1)
+    def _units_totals(self, units: range) -> np.ndarray:
+        per = self._envs_per_worker
+        stats = self._stats[units.start * per:units.stop * per]
+        return stats.reshape(len(units), per, stats.shape[-1]).sum(1)
 
     def _render(self, index: int) -> np.ndarray:
         w, local = divmod(index, self._envs_per_worker)

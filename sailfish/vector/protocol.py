@@ -195,9 +195,9 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
     def _unit_totals(self, unit: int) -> np.ndarray:
         """Cumulative ``[episodes, return, length, score]`` of ``unit``'s envs."""
 
-    def _all_unit_totals(self) -> np.ndarray:
-        """``_unit_totals`` of every unit, ``[units, 4]`` (a backend may read them in one pass)."""
-        return np.stack([self._unit_totals(unit) for unit in self._all_units])
+    def _units_totals(self, units: range) -> np.ndarray:
+        """``_unit_totals`` of each of ``units``, ``[len(units), 4]`` (a backend may read them in one pass)."""
+        return np.stack([self._unit_totals(unit) for unit in units])
 
     @abc.abstractmethod
     def _render(self, index: int) -> np.ndarray: ...
@@ -295,12 +295,14 @@ class GroupedVecEnv(gym.vector.VectorEnv, abc.ABC):
         """Means of the episodes finished since the last call (``{}`` if none). Units stepping
         in an async batch are counted at a later call."""
         if self._held is not None and len(self._in_flight) == len(self._groups) - 1:
-            idle = slice(self._groups[self._held].start, self._groups[self._held].stop)  # async: the batch held
+            units = self._groups[self._held]  # async batches: the group held is the idle one
+            idle = slice(units.start, units.stop)
+            current = self._units_totals(units)
         else:
             idle = np.ones(len(self._all_units), bool)
             for g in self._in_flight:  # a busy unit's totals may be mid-write: read, never used
                 idle[self._groups[g].start:self._groups[g].stop] = False
-        current = self._all_unit_totals()[idle]
+            current = self._units_totals(self._all_units)[idle]
         totals = (current - self._drained[idle]).sum(0)
         self._drained[idle] = current
         return summarize(totals)
