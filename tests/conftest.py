@@ -18,3 +18,20 @@ def cli_error(capsys):
         return err
 
     return run
+
+
+# A small cartpole-sized run for the C learner kernels' tests (tests/test_fused_*.py): fp32 on one
+# torch thread, where the kernels serve.
+KERNEL_RUN = dict(num_envs=8, rollout_steps=32, bptt_horizon=16, minibatch_size=128, update_epochs=1, runs_dir="",
+                  precision="fp32", torch_threads=1)
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (the C kernels' layout), restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

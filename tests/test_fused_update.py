@@ -1,24 +1,17 @@
 """The C minibatch gradient (sailfish.train.fused_update) against the autograd path it replaces."""
 import pytest
 import torch
+from conftest import KERNEL_RUN  # tests/ is on sys.path (pytest's default import mode)
 
 from sailfish.train import Config, Trainer, make_env
 from sailfish.train import fused_update
 from sailfish.train.env import make_member_env
 from sailfish.train.metrics import UpdateStats
 
-pytestmark = pytest.mark.skipif(not fused_update.HAS_KERNEL, reason="needs the C core")
+pytestmark = [pytest.mark.usefixtures("one_thread"),
+              pytest.mark.skipif(not fused_update.HAS_KERNEL, reason="needs the C core")]
 
-SMALL = dict(num_envs=8, rollout_steps=32, bptt_horizon=16, minibatch_size=128, update_epochs=1, runs_dir="",
-             precision="fp32", torch_threads=1)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+SMALL = KERNEL_RUN  # shared with the other kernel tests
 
 
 def trainer(overrides, env="cartpole", **shared):

@@ -355,6 +355,17 @@ static void* ppo_rows(MlpBuffers* b, PyObject* obj, const char* what, PpoType ty
     return view->buf;
 }
 
+// mlp_shape for an actor-critic: the last layer's outputs are the logits, then the value (>= 2).
+static int actor_critic_shape(PyObject* x_obj, PyObject* w_obj, SfMlpShape* s, int* widths, const char* what) {
+    const int n = mlp_shape(x_obj, w_obj, s, widths);
+    if (n >= 0 && widths[n] < 2) {
+        PyErr_Format(PyExc_ValueError, "%s: the last layer has %d outputs; it needs the logits and the value (>= 2)",
+                     what, widths[n]);
+        return -1;
+    }
+    return n;
+}
+
 static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
     (void)self;
     PyObject *x_obj, *w_obj, *b_obj, *a_obj, *lp_obj, *adv_obj, *v_obj, *ret_obj, *coefs_obj, *gw_obj, *gb_obj,
@@ -366,13 +377,8 @@ static PyObject* py_ppo_gradient(PyObject* self, PyObject* args) {
         return NULL;
     SfMlpShape s;
     int widths[SF_MLP_MAX_LAYERS + 1];
-    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    int n = actor_critic_shape(x_obj, w_obj, &s, widths, "ppo_gradient");
     if (n < 0) return NULL;
-    if (widths[n] < 2) {
-        PyErr_Format(PyExc_ValueError, "ppo_gradient: the last layer has %d outputs; it needs the logits and the value (>= 2)",
-                     widths[n]);
-        return NULL;
-    }
     MlpBuffers b = {.count = 0};
     float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS], *grad_w[SF_MLP_MAX_LAYERS], *grad_b[SF_MLP_MAX_LAYERS];
     const Py_ssize_t K = s.members, rows = (Py_ssize_t)s.members * s.rows;
@@ -427,13 +433,8 @@ static PyObject* py_mlp_act(PyObject* self, PyObject* args) {
         return NULL;
     SfMlpShape s;
     int widths[SF_MLP_MAX_LAYERS + 1];
-    int n = mlp_shape(x_obj, w_obj, &s, widths);
+    int n = actor_critic_shape(x_obj, w_obj, &s, widths, "mlp_act");
     if (n < 0) return NULL;
-    if (widths[n] < 2) {
-        PyErr_Format(PyExc_ValueError, "mlp_act: the last layer has %d outputs; it needs the logits and the value (>= 2)",
-                     widths[n]);
-        return NULL;
-    }
     MlpBuffers b = {.count = 0};
     float *weights[SF_MLP_MAX_LAYERS], *biases[SF_MLP_MAX_LAYERS];
     const Py_ssize_t rows = (Py_ssize_t)s.members * s.rows, actions = widths[n] - 1;
