@@ -46,7 +46,7 @@ void sf_categorical_sample(const float* logits, size_t ld, size_t rows, int n, c
         const float* z = logits + r * ld;
         const float* e = noise + r * (size_t)n;
         const uint8_t* legal = masks ? masks + r * (size_t)n : NULL;
-#define SF_LOGIT(j) (legal && !legal[j] ? -1e9f : z[j])
+#define SF_LOGIT(j) (legal && !legal[j] ? SF_MASKED_LOGIT : z[j])
         float m = SF_LOGIT(0);
         for (int j = 1; j < n; j++) m = SF_LOGIT(j) > m ? SF_LOGIT(j) : m;
         float sum = 0.0f;

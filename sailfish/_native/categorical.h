@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// An illegal action's logit, as sailfish.policies.distributions.MASKED_LOGIT: large and finite, so
+// exp() of it underflows to exactly 0.
+#define SF_MASKED_LOGIT (-1e9f)
+
 void sf_categorical_forward(const float* logits, size_t ld, const int64_t* actions, size_t rows, int n,
                             float* logp, float* entropy, float* lse);
 // grad_logp or grad_entropy may be NULL (a zero gradient); grad is [rows, n], contiguous.
@@ -22,9 +26,9 @@ void sf_categorical_backward(const float* logits, size_t ld, const int64_t* acti
                              size_t rows, int n, float* grad);
 
 // A rollout's sample (Categorical.sample): per row, the logits with illegal actions (masks[r * n + j]
-// == 0; masks NULL: every action legal) replaced by -1e9, their log-softmax logp, the Gumbel-max
-// action a = argmax_j logp_j - log e_j for the row's Exp(1) draws e (noise [rows, n]; the first
-// maximum wins, as torch's argmax) and its log-probability logp_a.
+// == 0; masks NULL: every action legal) replaced by SF_MASKED_LOGIT, their log-softmax logp, the
+// Gumbel-max action a = argmax_j logp_j - log e_j for the row's Exp(1) draws e (noise [rows, n]; the
+// first maximum wins, as torch's argmax) and its log-probability logp_a.
 void sf_categorical_sample(const float* logits, size_t ld, size_t rows, int n, const float* noise,
                            const uint8_t* masks, int64_t* actions, float* logp);
 

@@ -23,9 +23,8 @@
 #define SAILFISH_PPO_GRADIENT_H
 #include <stdint.h>
 
+#include "categorical.h"
 #include "mlp.h"
-
-#define SF_MASKED_LOGIT (-1e9f)  // large and finite: exp() of it underflows to exactly 0
 
 typedef struct {
     const int64_t* actions;     // [K * B], member-major like every per-row array

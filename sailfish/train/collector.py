@@ -157,10 +157,9 @@ class Collector:
         return t_env, t_fwd
 
     def _actor(self):
-        """The ``FusedAct`` for this collection's policy, its weights taken; None: torch acts."""
-        if self.actor is None or self.state is not None or self.device.type != "cpu":
-            return None
-        return self.actor if self.actor.begin(self.policy) else None
+        """The ``FusedAct`` for this collection's policy, its weights taken; None: torch acts (the
+        actor refuses a recurrent policy, or weights off the CPU, itself)."""
+        return self.actor if self.actor is not None and self.actor.begin(self.policy) else None
 
     def _drain_stats(self, episodes, reduce_stats, drained=None) -> None:
         env = self.env
