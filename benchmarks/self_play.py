@@ -1,15 +1,19 @@
 """Connect4: self-play against a league vs training against the one-ply bot, at equal wallclock.
 
     python benchmarks/self_play.py [--minutes 10] [--seeds 0,1,2] [--games 400] [--jobs 2]
-                                   [--arms self-play,vs-one-ply] [--league KEY=VALUE,...]
+                                   [--arms self-play,vs-one-ply[,mirror]] [--league KEY=VALUE,...]
+                                   [--train KEY=VALUE,...]
 
 Each seed trains twice for the same wallclock: by self-play (players = 2, the league settings of
 sailfish/configs/league/connect4.toml) and against the one-ply bot (players = 1, agent_first = 0.5,
-connect4.toml as it is). Each policy then plays bot:onestep and bot:minimax4 at full skill, half the
-games moving first (greedy actions); the table gives the median win rate over the seeds per side.
+connect4.toml as it is). ``--arms mirror`` adds a third: the two-row env trained directly, the learner
+on both sides of every game with no league (connect4.toml's settings; ``--train`` over them). Each
+policy then plays bot:onestep and bot:minimax4 at full skill, half the games moving first (greedy
+actions); the table gives the median win rate over the seeds per side.
 The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
-league settings without editing the shipped file.
+league settings without editing the shipped file; ``--train`` overrides training settings of both arms
+(e.g. ``ent_coef=0.05``; for self-play over the league file's ``[train]`` table).
 
 ``--jobs 2`` trains two runs at a time, one process and one core each (torch and the env on one
 thread): each run then has half the machine, a stricter budget than "10 minutes on the 2 cores".
@@ -38,20 +42,20 @@ BOTS = {"bot:onestep": dict(opponent=0), "bot:minimax4": dict(opponent=1, oppone
 STEPS = 10**12  # a time budget ends the runs, never total_steps
 
 
-def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict):
+def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     train, league = load_league_file(league_file("connect4"))
     league = {**league, **overrides}
-    config = Config.load("connect4", {**train, "seed": seed, "total_steps": STEPS, "anneal_lr": False,
-                                      "runs_dir": runs_dir, "torch_threads": threads, "num_threads": max(1, threads),
-                                      "log_seconds": 10})
+    config = Config.load("connect4", {**train, **train_overrides, "seed": seed, "total_steps": STEPS,
+                                      "anneal_lr": False, "runs_dir": runs_dir, "torch_threads": threads,
+                                      "num_threads": max(1, threads), "log_seconds": 10})
     trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
     return trainer.policy, trainer.run_dir
 
 
-def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict):
-    config = Config.load("connect4", {"env_config": {"agent_first": 0.5}, "seed": seed, "total_steps": STEPS,
-                                      "anneal_lr": False, "runs_dir": "", "torch_threads": threads,
-                                      "num_threads": max(1, threads)})
+def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
+    config = Config.load("connect4", {"env_config": {"agent_first": 0.5}, **train_overrides, "seed": seed,
+                                      "total_steps": STEPS, "anneal_lr": False, "runs_dir": "",
+                                      "torch_threads": threads, "num_threads": max(1, threads)})
     env = make_env(config)
     trainer = Trainer(env, config=config)
     trainer.start()
@@ -60,6 +64,11 @@ def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides
     trainer.close()
     env.close()
     return trainer.policy, None
+
+
+def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
+    """Both rows of every game are the learner's (the two-row env trained directly, no league)."""
+    return vs_onestep(seed, seconds, threads, runs_dir, overrides, {"env_config": {"players": 2}, **train_overrides})
 
 
 def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
@@ -87,16 +96,17 @@ def rating_trend(run_dir) -> float:
 
 def job(args: tuple) -> tuple:
     """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds)."""
-    arm, seed, seconds, threads, games, runs_dir, overrides = args
+    arm, seed, seconds, threads, games, runs_dir, overrides, train_overrides = args
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
-    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir, overrides)
+    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir, overrides, train_overrides)
     took = time.perf_counter() - t0
     trend = rating_trend(run_dir) if run_dir is not None else float("nan")
     return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took
 
 
-ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep}
+ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep, "mirror": mirror}
+DEFAULT_ARMS = "self-play,vs-one-ply"
 
 
 def league_overrides(text: str) -> dict:
@@ -127,16 +137,17 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (one process each)")
     parser.add_argument("--runs-dir", default="runs/self_play_bench", help="where the self-play runs are kept")
-    parser.add_argument("--arms", default=",".join(ARMS), help=f"which trainings to run, of {', '.join(ARMS)}")
+    parser.add_argument("--arms", default=DEFAULT_ARMS, help=f"which trainings to run, of {', '.join(ARMS)}")
     parser.add_argument("--league", default="", help="KEY=VALUE,... over the league file's [league] table")
+    parser.add_argument("--train", default="", help="KEY=VALUE,... over both arms' training settings")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = [a for a in args.arms.split(",") if a]
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         parser.error(f"--arms: unknown {', '.join(unknown)} (known: {', '.join(ARMS)})")
-    overrides = league_overrides(args.league)
-    tasks = [(arm, seed, args.minutes * 60, args.torch_threads, args.games, args.runs_dir, overrides)
+    overrides, train_overrides = league_overrides(args.league), league_overrides(args.train)
+    tasks = [(arm, seed, args.minutes * 60, args.torch_threads, args.games, args.runs_dir, overrides, train_overrides)
              for seed in seeds for arm in arms]
     results: dict[str, list[dict]] = {arm: [] for arm in arms}
     trends: list[float] = []
@@ -149,7 +160,9 @@ def main() -> None:
             print(f"seed {seed} {arm}: trained {took:.0f} s (with evaluation); {cells}"
                   + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
     print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "
-          f"on {os.cpu_count()} cores, torch {torch.__version__}" + (f"; league overrides {overrides}" if overrides else ""))
+          f"on {os.cpu_count()} cores, torch {torch.__version__}"
+          + (f"; league overrides {overrides}" if overrides else "")
+          + (f"; training overrides {train_overrides}" if train_overrides else ""))
     print(f"{'training':<12}" + "".join(f"{bot + ' ' + side:>22}" for bot in BOTS for side in ("first", "second")))
     for arm, runs in results.items():
         cells = [statistics.median(r[(bot, side)] for r in runs) for bot in BOTS for side in ("first", "second")]

@@ -396,6 +396,37 @@ def test_connect4_two_rows_full_board_is_a_draw_for_both():
     assert env.masks.tolist() == [True, False]  # first alternates: row 0 opens the next game
 
 
+def test_connect4_opening_plies_start_each_game_after_0_to_k_random_moves():
+    n = 256
+    env = sailfish.make("connect4", num_envs=n, seed=3, log_interval=0, players=2, opening_plies=4)
+    env.reset()
+    starts = [(env.observations.reshape(n, 2, 49).copy(), env.masks.reshape(n, 2).copy(), 0)]  # row 0 opens
+    # Both sides play column 0 until it overflows, which ends the game (alternating discs in one
+    # column and at most two opening discs per side never connect four); row 1 opens the next game.
+    obs, masks, done = np.zeros((n, 2, 49), np.float32), np.zeros((n, 2), bool), np.zeros(n, bool)
+    for _ in range(7):
+        env.step(np.zeros(2 * n, np.int32))
+        ended = env.terminals.reshape(n, 2)[:, 0] & ~done
+        obs[ended], masks[ended] = env.observations.reshape(n, 2, 49)[ended], env.masks.reshape(n, 2)[ended]
+        done |= ended
+    assert done.all() and env.episode_stats()["illegal_moves"] == 1.0
+    starts.append((obs, masks, 1))
+    seen = set()
+    for obs, masks, opener in starts:
+        mine, theirs = (obs[:, 0, :42] == 1).sum(1), (obs[:, 0, :42] == -1).sum(1)
+        plies = mine + theirs
+        seen |= set(plies.tolist())
+        assert plies.max() <= 4
+        # the opening's moves alternate from the row that opens; then the other side of the last is to move
+        opener_discs, other_discs = (mine, theirs) if opener == 0 else (theirs, mine)
+        assert np.array_equal(opener_discs - other_discs, plies % 2)
+        assert np.array_equal(masks[:, 0], (opener + plies) % 2 == 0) and np.array_equal(masks[:, 1], ~masks[:, 0])
+        assert np.array_equal(obs[:, 1, :42], -obs[:, 0, :42])  # each row sees the board from its side
+    assert seen == {0, 1, 2, 3, 4}  # 0 to k plies
+    with pytest.raises(ValueError, match="opening_plies: only with players = 2"):
+        sailfish.make("connect4", num_envs=1, opening_plies=2)
+
+
 def test_connect4_two_rows_take_no_scripted_opponent():
     with pytest.raises(ValueError, match="players = 2 has no scripted opponent"):
         sailfish.make("connect4", num_envs=1, players=2, opponent=1)

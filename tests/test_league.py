@@ -160,6 +160,64 @@ def test_learner_plays_first_and_second_equally_often():
     env.close()
 
 
+class CountingMatchmaker:
+    """One opponent for every game; keeps the results it hears."""
+
+    def __init__(self, opponent):
+        self._opponent, self.results = opponent, []
+
+    def sample(self, rng):
+        return 0
+
+    def opponent(self, opponent_id):
+        return self._opponent
+
+    def record(self, opponent_id, learner_score):
+        self.results.append(learner_score)
+
+
+def test_mirror_instances_are_the_learners_on_every_row_and_neither_rated_nor_counted():
+    inner = _c4(num_envs=4)
+    matchmaker = CountingMatchmaker(RandomLegalOpponent(slice(42, 49), seed=1))
+    env = OpponentEnv(inner, 1, matchmaker, mirror_envs=2)
+    assert env.num_rows == 2 * 2 + 2 * 1  # both rows of instances 0 and 1, row 0 of instances 2 and 3
+    obs, _ = env.reset(seed=0)
+    rows = [0, 1, 2, 3, 4, 6]
+    rng = np.random.default_rng(0)
+    league_games = league_episodes = 0
+    for _ in range(300):
+        assert np.array_equal(obs, inner.observations[rows]) and np.array_equal(env.masks, inner.masks[rows])
+        legal = obs[:, 42:] > 0
+        actions = np.array([rng.choice(np.flatnonzero(l)) for l in legal], np.int32)
+        obs, rewards, term, trunc, _ = env.step(actions)
+        assert np.array_equal(inner.actions[:4], actions[:4])  # the learner's moves on both sides
+        assert np.array_equal(rewards, inner.rewards[rows])
+        league_games += int((inner.terminals | inner.truncations).reshape(4, 2)[2:].all(1).sum())
+        league_episodes += int((term | trunc)[4:].sum())
+    stats = env.episode_stats()
+    assert league_games > 10 and len(matchmaker.results) == league_games  # mirror games are not rated
+    assert stats["episodes"] == league_episodes  # nor counted in the learner's win rate
+    with pytest.raises(ValueError, match="mirror_envs"):
+        OpponentEnv(_c4(num_envs=4), 1, matchmaker, mirror_envs=4)
+    env.close()
+
+
+def test_self_play_with_mirror_instances_trains_on_both_sides_of_them():
+    from sailfish.league.self_play import make_self_play
+
+    env, trainer, league = make_self_play(_config(num_envs=8, rollout_steps=64, minibatch_size=256, torch_threads=1),
+                                          LeagueConfig(mirror_fraction=0.5))
+    assert env.mirror_envs == 4 and trainer.experience.rows == 4 * 2 + 4
+    trainer.start()
+    trainer.iteration()
+    masks = trainer.experience.masks
+    # a mirror instance's two rows take turns: on every step exactly one of them is live
+    assert bool((masks[0:8:2] ^ masks[1:8:2]).all())
+    assert league.games > 0  # the other instances played the league's snapshot
+    trainer.close()
+    env.close()
+
+
 def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path):
     inner = _c4()
     config = _config()
@@ -173,6 +231,26 @@ def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path):
         loaded = PolicyOpponent.from_checkpoint(tmp_path, inner.single_observation_space,
                                                 inner.single_action_space, seed=5)
         assert torch.equal(loaded.act(obs), expected)
+    inner.close()
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_a_snapshot_acts_through_the_c_rollout_step_as_through_torch(greedy):
+    inner = _c4(num_envs=256)
+    policy = policy_for_spaces(inner.single_observation_space, inner.single_action_space, _config())
+    fused = PolicyOpponent(policy, inner.single_action_space, seed=5, greedy=greedy)
+    torch_path = PolicyOpponent(policy, inner.single_action_space, seed=5, greedy=greedy, fused=False)
+    assert fused._fused is not None and torch_path._fused is None
+    rng = np.random.default_rng(0)
+    obs = torch.from_numpy(rng.choice([-1.0, 0.0, 1.0], (512, 49)).astype(np.float32))
+    legal = torch.from_numpy(rng.random((512, 7)) < 0.7)
+    legal[:, 3] = True
+    with torch.inference_mode():
+        for _ in range(3):  # the same draws from each one's generator, step after step
+            a, b = fused.act(obs, legal), torch_path.act(obs, legal)
+            assert bool(legal.gather(1, a.unsqueeze(1)).all())
+            # equal but where float rounding of the logits breaks a near tie between two columns
+            assert (a == b).float().mean() >= 0.995
     inner.close()
 
 

@@ -40,13 +40,15 @@ class LeagueConfig:
     seed: int = 0  # matchmaking and opponents' action generators
     learner_rows_per_env: int = 1  # rows of each env instance the learner plays (snake: snakes); the rest: opponents
     alternate_seats: bool = False  # move the learner one seat on after each game (OpponentEnv), for unequal seats
+    mirror_fraction: float = 0.0  # of the env instances, the learner plays every row of (against its live self)
 
     def __post_init__(self) -> None:
         for key, ok, rule in [("snapshot_interval", self.snapshot_interval >= 1, ">= 1"),
                               ("pool_size", self.pool_size >= 1, ">= 1"), ("power", self.power >= 0, ">= 0"),
                               ("eps", self.eps > 0, "> 0"), ("loss_window", self.loss_window >= 1, ">= 1"),
                               ("rated_games_per_update", self.rated_games_per_update >= 0, ">= 0"),
-                              ("learner_rows_per_env", self.learner_rows_per_env >= 1, ">= 1")]:
+                              ("learner_rows_per_env", self.learner_rows_per_env >= 1, ">= 1"),
+                              ("mirror_fraction", 0 <= self.mirror_fraction < 1, "in [0, 1)")]:
             if not ok:
                 raise ValueError(f"[league] {key}: must be {rule}, got {getattr(self, key)!r}")
 

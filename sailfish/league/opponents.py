@@ -1,7 +1,9 @@
 """Opponents: what acts on the rows of a multi-row env that the learner does not own.
 
 An ``Opponent`` maps a batch of observations to a batch of actions. ``PolicyOpponent`` is a frozen
-copy of a policy (a snapshot of the learner, or a checkpoint of any run with the same spaces);
+copy of a policy (a snapshot of the learner, or a checkpoint of any run with the same spaces), acting
+through the C rollout step (``sailfish.train.fused_act``) where that serves it: its weights are packed
+once, since a frozen policy never changes;
 ``RandomLegalOpponent`` is a scripted bot that reads legal-move flags from the observation,
 ``FollowBallOpponent`` one that moves a pong paddle towards the ball, and ``Connect4Bot`` connect4's
 own one-ply and minimax bots (``connect4_bot.h``, the env's 1-player opponents) played per row: each
@@ -52,10 +54,12 @@ class PolicyOpponent:
         name: how the league and logs call it.
         seed: seed of the opponent's own action generator.
         greedy: take the distribution's mode instead of sampling.
+        fused: act through ``FusedAct`` where it serves the policy (the default MLP with a categorical
+            head, on CPU in fp32); it takes the same draws from the generator as the torch path.
     """
 
     def __init__(self, policy: torch.nn.Module, action_space: gym.Space, name: str = "snapshot", seed: int = 0,
-                 greedy: bool = False):
+                 greedy: bool = False, fused: bool = True):
         if getattr(policy, "is_recurrent", False):
             raise ValueError(f"{name}: recurrent policies cannot be opponents yet (their per-row state is not "
                              "carried by OpponentEnv); train the learner with recurrent = false")
@@ -63,9 +67,20 @@ class PolicyOpponent:
         self.dist = getattr(self.policy, "dist", None) or make_distribution(action_space)
         self.name, self.greedy = name, greedy
         self.generator = torch.Generator().manual_seed(int(seed))
+        self._fused = None
+        if fused:  # FusedAct.begin refuses what it does not serve (another head, a CNN, CUDA, bf16)
+            from sailfish.train.fused_act import FusedAct
+
+            self._fused = FusedAct(self.dist)
+            if not self._fused.begin(self.policy):
+                self._fused = None
 
     def act(self, observations: torch.Tensor, action_masks: torch.Tensor | None = None) -> torch.Tensor:
         """Actions for ``observations`` (a batch of rows), never a masked one."""
+        if self._fused is not None:
+            if self.greedy:
+                return self._fused.mode(observations, action_masks)
+            return self._fused(observations, self.generator, action_masks)[0]
         params, _, _ = self.policy(observations, None)
         if self.greedy:
             return self.dist.mode(params.float(), action_masks)

@@ -29,7 +29,8 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
 
     ``config.env`` must have more than one row per instance (connect4, pong: ``env_config = {players = 2}``;
     snake, mmo: several snakes or agents), and more than ``league_config.learner_rows_per_env``: the
-    learner plays that many rows of each instance, the league's opponents the rest.
+    learner plays that many rows of each instance, the league's opponents the rest, except in the
+    ``league_config.mirror_fraction`` of the instances where it plays every row against itself.
     """
     from sailfish.train import Trainer, make_env
 
@@ -53,8 +54,10 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
         from sailfish.train.checkpoint import load_checkpoint
 
         league.load_state_dict(load_checkpoint(path)["league"])
+    mirror_envs = min(int(round(league_config.mirror_fraction * env.num_instances)), env.num_instances - 1)
     wrapped = OpponentEnv(env, league_config.learner_rows_per_env, league,
-                          alternate_seats=league_config.alternate_seats, seed=league_config.seed + config.seed)
+                          alternate_seats=league_config.alternate_seats, seed=league_config.seed + config.seed,
+                          mirror_envs=mirror_envs)
     trainer = Trainer(wrapped, config=config, resume=resume)
     if resume is None:
         league.add_snapshot(trainer.policy, 0)  # the first opponent: the learner as initialised

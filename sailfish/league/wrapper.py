@@ -18,6 +18,10 @@ earned more reward in it, per row, than the opponent's (connect4 and pong: its r
 matchmaker (a ``League``, or one fixed opponent) hears the result and chooses the env's next
 opponent then, never during a game.
 
+``mirror_envs`` instances are the learner's on every row: it plays its live self there, both sides'
+moves reach the trainer, and those games are neither rated nor counted in ``episode_stats``. Only
+the other instances play the matchmaker's opponents.
+
 ``alternate_seats`` moves the learner one seat on after each game, for envs whose seats differ.
 Connect4 alternates which row moves first game by game, and pong's serve alternates between sides
 whose observations are mirror images, so in both the learner keeps row 0 (in connect4 alternating
@@ -80,17 +84,21 @@ class OpponentEnv(gym.vector.VectorEnv):
         alternate_seats: after each game, rotate the rows of that env by one, so the learner takes
             each seat equally often (leave False for connect4, which alternates the first move itself).
         seed: seed of the matchmaking draws.
+        mirror_envs: how many instances (the first ones) the learner plays on every row, against itself
+            (0 to ``num_instances - 1``: at least one plays the opponents, so the learner is rated).
 
     The buffers (``observations``, ``actions``, ``rewards``, ``terminals``, ``truncations``, ``masks``,
-    and ``action_masks`` when ``env`` has legal-action masks; opponents act under theirs too) are the wrapper's own, ``num_instances x learner_rows_per_env`` rows, written in place by ``reset``
-    and ``step``. ``episode_stats()`` counts the learner's episodes: ``score`` is the fraction whose
+    and ``action_masks`` when ``env`` has legal-action masks; opponents act under theirs too) are the
+    wrapper's own, written in place by ``reset`` and ``step``: every row of the ``mirror_envs``
+    instances first, then ``learner_rows_per_env`` rows of each other instance.
+    ``episode_stats()`` counts the learner's episodes against opponents: ``score`` is the fraction whose
     return is > 0 (connect4, pong: the win rate), ``episode_length`` the steps its row acted in.
     """
 
     metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
 
     def __init__(self, env, learner_rows_per_env: int = 1, league: Matchmaker | Opponent | None = None, *,
-                 alternate_seats: bool = False, seed: int = 0):
+                 alternate_seats: bool = False, seed: int = 0, mirror_envs: int = 0):
         A = int(getattr(env, "agents_per_env", 1))
         L = int(learner_rows_per_env)
         if not 1 <= L < A:
@@ -104,8 +112,13 @@ class OpponentEnv(gym.vector.VectorEnv):
         self.alternate_seats = bool(alternate_seats)
         self.rng = np.random.default_rng(seed)
         N = self.num_instances = self.num_env_instances = int(env.num_instances)
+        M = self.mirror_envs = int(mirror_envs)
+        if not 0 <= M < N:
+            raise ValueError(f"mirror_envs: must be 0 to num_instances - 1 = {N - 1} (at least one instance plays "
+                             f"the opponents), got {mirror_envs}")
         self.agents_per_env, self._rows_per_env = L, A
-        self.num_rows = self.num_envs = N * L
+        self._mirror_rows = M * A  # the learner's rows in the mirror instances, which come first
+        self.num_rows = self.num_envs = M * A + (N - M) * L
         self.name = getattr(env, "name", "env")
         self.single_observation_space = env.single_observation_space
         self.single_action_space = env.single_action_space
@@ -123,7 +136,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         inner_masks = getattr(env, "action_masks", None)
         self.action_masks = None if inner_masks is None else np.ones((rows, inner_masks.shape[1]), bool)
         self.seats = np.tile(np.arange(A), (N, 1))  # seats[i]: env i's rows, the learner's first
-        self.assigned = np.zeros(N, np.int64)  # the opponent id playing each env's current game
+        self.assigned = np.full(N, -1, np.int64)  # the opponent id playing each env's current game (-1: mirror)
         self._opponents: dict[int, Opponent] = {}  # the opponents of games in progress
         self._returns = np.zeros(rows, np.float64)  # of each learner row's episode so far
         self._lengths = np.zeros(rows, np.int64)
@@ -142,7 +155,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         self.seats[:] = np.arange(self._rows_per_env)
         self._index_rows()
         self._opponents.clear()
-        for i in range(self.num_instances):
+        for i in range(self.mirror_envs, self.num_instances):
             self._assign(i)
         self._returns[:] = 0
         self._lengths[:] = 0
@@ -167,15 +180,15 @@ class OpponentEnv(gym.vector.VectorEnv):
         np.take(env.truncations, self._learner_rows, out=self.truncations)
         self._returns += self.rewards
         self._lengths += live
-        N, A = self.num_instances, self._rows_per_env
-        self._game_returns[:, 0] += self.rewards.reshape(N, -1).sum(1)
-        self._game_returns[:, 1] += env.rewards[self._opponent_rows].reshape(N, -1).sum(1)
+        N, M, A = self.num_instances, self.mirror_envs, self._rows_per_env
+        self._game_returns[M:, 0] += self.rewards[self._mirror_rows:].reshape(N - M, -1).sum(1)
+        self._game_returns[M:, 1] += env.rewards[self._opponent_rows].reshape(N - M, -1).sum(1)
         ended = self.terminals | self.truncations
         if ended.any():
             self._end_episodes(np.flatnonzero(ended))
-            game_over = (env.terminals | env.truncations).reshape(N, A).all(1)
+            game_over = (env.terminals | env.truncations).reshape(N, A)[M:].all(1)
             if game_over.any():
-                self._end_games(np.flatnonzero(game_over))
+                self._end_games(M + np.flatnonzero(game_over))
         self._gather_observations()
         return self.observations, self.rewards, self.terminals, self.truncations, {}
 
@@ -197,11 +210,11 @@ class OpponentEnv(gym.vector.VectorEnv):
 
     # ------------------------------------------------------------------ inside a step
     def _index_rows(self) -> None:
-        L, A = self.agents_per_env, self._rows_per_env
+        L, A, M = self.agents_per_env, self._rows_per_env, self.mirror_envs
         base = np.arange(self.num_instances)[:, None] * A
-        self._learner_rows = (base + self.seats[:, :L]).ravel()
-        self._opponent_rows = (base + self.seats[:, L:]).ravel()
-        self._opponent_env = np.repeat(np.arange(self.num_instances), A - L)
+        self._learner_rows = np.concatenate([np.arange(M * A), (base[M:] + self.seats[M:, :L]).ravel()])
+        self._opponent_rows = (base[M:] + self.seats[M:, L:]).ravel()
+        self._opponent_env = np.repeat(np.arange(M, self.num_instances), A - L)
 
     def _gather_observations(self) -> None:
         np.take(self.env.observations, self._learner_rows, axis=0, out=self.observations)
@@ -231,9 +244,11 @@ class OpponentEnv(gym.vector.VectorEnv):
                 env.actions[batch] = actions.reshape(len(batch), *env.actions.shape[1:])
 
     def _end_episodes(self, rows: np.ndarray) -> None:
-        """Counts the learner's episodes that ended on ``rows`` (its rows here) and starts them again."""
-        returns = self._returns[rows]
-        self._totals += (len(rows), returns.sum(), self._lengths[rows].sum(), (returns > 0).sum())
+        """Counts the learner's episodes that ended on ``rows`` (its rows here) against an opponent (not
+        its mirror games) and starts them all again."""
+        counted = rows[rows >= self._mirror_rows]
+        returns = self._returns[counted]
+        self._totals += (len(counted), returns.sum(), self._lengths[counted].sum(), (returns > 0).sum())
         self._returns[rows] = 0
         self._lengths[rows] = 0
 
@@ -259,4 +274,4 @@ class OpponentEnv(gym.vector.VectorEnv):
             self._opponents[uid] = self.league.opponent(uid)
 
     def __repr__(self) -> str:
-        return f"OpponentEnv({self.env!r}, learner_rows_per_env={self.agents_per_env})"
+        return f"OpponentEnv({self.env!r}, learner_rows_per_env={self.agents_per_env}, mirror_envs={self.mirror_envs})"

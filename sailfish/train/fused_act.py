@@ -93,6 +93,10 @@ class FusedAct:
         noise = torch.empty(obs.shape[0], self.dist.n, dtype=torch.float32).exponential_(generator=generator)
         return self._run(obs, noise, action_masks)
 
+    def mode(self, obs: torch.Tensor, action_masks=None) -> torch.Tensor:
+        """The most likely legal action of each row (``Categorical.mode``): no draws are taken."""
+        return self._run(obs, torch.ones(obs.shape[0], self.dist.n, dtype=torch.float32), action_masks)[0]
+
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """The value of each row of ``obs`` (a bootstrap value: no draws are taken)."""
         return self._run(obs, torch.ones(obs.shape[0], self.dist.n, dtype=torch.float32), None)[2]

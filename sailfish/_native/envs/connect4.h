@@ -18,7 +18,10 @@
 // unused. Row 0 moves first in the first game after a reset, and the first move then alternates
 // between the rows game by game (state field `first`), so one policy playing both rows plays
 // first and second equally often. Only the row to move acts: masks marks it (1) and the other row
-// (0) is padding whose action is ignored. Each row's observation is the board from its own side
+// (0) is padding whose action is ignored. With opening_plies = k > 0 each game starts after a
+// uniformly drawn 0 to k random moves (uniform columns, the sides alternating from the row that
+// moves first; six plies can neither connect four nor fill a column past its top), a spread of
+// openings for self-play. Each row's observation is the board from its own side
 // (+1 its discs, -1 the other's), rewritten for both rows every step. The step that ends a game
 // gives both rows terminal = 1 and the outcome from each side: +1 / -1 for the winner / loser, 0
 // each for a draw; an illegal move loses for the row that made it (-1, the other +1). Every other
@@ -39,13 +42,14 @@
 #include "connect4_bot.h"
 
 enum { CONNECT4_AGENT_FIRST, CONNECT4_OPPONENT_SKILL, CONNECT4_OPPONENT, CONNECT4_OPPONENT_DEPTH, CONNECT4_PLAYERS,
-       CONNECT4_NUM_PARAMS };
+       CONNECT4_OPENING_PLIES, CONNECT4_NUM_PARAMS };
 static const ParamDesc connect4_params[] = {
     {"agent_first", 1, 0, 1, 0, "probability that the agent makes the first move of a game"},
     {"opponent_skill", 1, 0, 1, 0, "probability that an opponent move uses its win/block lookahead or search"},
     {"opponent", 0, 0, 2, 1, "0 = one-ply lookahead, 1 = alpha-beta minimax (opponent_depth), 2 = random legal"},
     {"opponent_depth", 4, 1, C4_MAX_DEPTH, 1, "plies the minimax opponent (opponent = 1) searches"},
     {"players", 1, 1, 2, 1, "1 = the agent vs a scripted opponent; 2 = both sides are agent rows (self-play)"},
+    {"opening_plies", 0, 0, 6, 1, "players = 2: each game starts after 0 to opening_plies (uniform) random legal moves"},
 };
 
 static const char* const connect4_extra_stats[] = {"draws", "illegal_moves"};
@@ -53,7 +57,7 @@ static const char* const connect4_extra_stats[] = {"draws", "illegal_moves"};
 typedef struct {
     EnvCore core;
     float agent_first, opponent_skill;
-    int opponent_kind, opponent_depth, players;
+    int opponent_kind, opponent_depth, players, opening_plies;
     uint64_t discs[2];         // discs of row 0 (the agent) and row 1 (the opponent, or the second agent)
     uint8_t heights[C4_COLS];  // discs in each column
     int to_move;               // the row whose turn it is (always 0 between steps when players = 1)
@@ -109,6 +113,14 @@ static void c4_new_game(Connect4* env, int first) {
     env->agent_moves = 0;
     env->last_opponent_move = -1;
     env->first = env->to_move = env->players == 2 ? first : 0;
+    if (env->opening_plies > 0) {  // players = 2 only (check_config); six plies cannot connect four
+        for (int k = (int)sf_rng_below(&env->core.rng, (uint32_t)env->opening_plies + 1); k > 0; k--) {
+            int c = (int)sf_rng_below(&env->core.rng, C4_COLS);
+            env->discs[env->to_move] |= c4_drop_bit(env, c);
+            env->heights[c]++;
+            env->to_move = 1 - env->to_move;
+        }
+    }
     if (env->players == 1 && env->agent_first < 1.0f && sf_rng_uniform(&env->core.rng) >= env->agent_first) {
         c4_opponent_move(env);
         env->first = 1;
@@ -122,6 +134,7 @@ static void connect4_init(Connect4* env, const double* cfg) {
     env->opponent_kind = (int)cfg[CONNECT4_OPPONENT];
     env->opponent_depth = (int)cfg[CONNECT4_OPPONENT_DEPTH];
     env->players = (int)cfg[CONNECT4_PLAYERS];
+    env->opening_plies = (int)cfg[CONNECT4_OPENING_PLIES];
 }
 
 static void connect4_reset(Connect4* env) { env->just_ended = 0; c4_new_game(env, 0); }
@@ -226,6 +239,8 @@ static const char* connect4_check_config(const double* cfg) {
     if (cfg[CONNECT4_PLAYERS] == 2 && cfg[CONNECT4_OPPONENT] != C4_BOT_ONESTEP)
         return "opponent: players = 2 has no scripted opponent (both sides are agent rows); "
                "leave opponent at 0 or use players = 1";
+    if (cfg[CONNECT4_OPENING_PLIES] > 0 && cfg[CONNECT4_PLAYERS] != 2)
+        return "opening_plies: only with players = 2 (a scripted opponent's games start from the empty board)";
     return NULL;
 }
 
