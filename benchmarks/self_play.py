@@ -4,15 +4,16 @@
                                    [--arms self-play,vs-one-ply[,mirror]] [--league KEY=VALUE,...]
                                    [--train KEY=VALUE,...]
 
-Each seed trains twice for the same wallclock: by self-play (players = 2, the league settings of
-sailfish/configs/league/connect4.toml) and against the one-ply bot (players = 1, agent_first = 0.5,
-connect4.toml as it is). ``--arms mirror`` adds a third: the two-row env trained directly, the learner
-on both sides of every game with no league (connect4.toml's settings; ``--train`` over them). Each
-policy then plays bot:onestep and bot:minimax4 at full skill, half the games moving first (greedy
-actions); the table gives the median win rate over the seeds per side.
+Each seed trains once per arm, every run for the same wallclock. The default arms: self-play
+(players = 2, the league settings of sailfish/configs/league/connect4.toml) and training against the
+one-ply bot (players = 1, agent_first = 0.5, connect4.toml as it is). ``--arms mirror`` adds a
+third: the two-row env trained directly, the learner on both sides of every game with no league
+(connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
+bot:minimax4 at full skill, half the games moving first (greedy actions); the table gives the median
+win rate over the seeds per side.
 The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
-league settings without editing the shipped file; ``--train`` overrides training settings of both arms
+league settings without editing the shipped file; ``--train`` overrides training settings of every arm
 (e.g. ``ent_coef=0.05``; for self-play over the league file's ``[train]`` table).
 
 ``--jobs 2`` trains two runs at a time, one process and one core each (torch and the env on one
@@ -45,17 +46,18 @@ STEPS = 10**12  # a time budget ends the runs, never total_steps
 def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     train, league = load_league_file(league_file("connect4"))
     league = {**league, **overrides}
-    config = Config.load("connect4", {**train, **train_overrides, "seed": seed, "total_steps": STEPS,
-                                      "anneal_lr": False, "runs_dir": runs_dir, "torch_threads": threads,
-                                      "num_threads": max(1, threads), "log_seconds": 10})
+    env_config = {**train.get("env_config", {}), **train_overrides.get("env_config", {})}
+    config = Config.load("connect4", {**train, **train_overrides, "env_config": env_config, "seed": seed,
+                                      "total_steps": STEPS, "anneal_lr": False, "runs_dir": runs_dir,
+                                      "torch_threads": threads, "num_threads": max(1, threads), "log_seconds": 10})
     trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
     return trainer.policy, trainer.run_dir
 
 
-def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
-    config = Config.load("connect4", {"env_config": {"agent_first": 0.5}, **train_overrides, "seed": seed,
-                                      "total_steps": STEPS, "anneal_lr": False, "runs_dir": "",
-                                      "torch_threads": threads, "num_threads": max(1, threads)})
+def _train(seed: int, seconds: float, threads: int, values: dict):
+    """A plain Trainer on connect4.toml with ``values`` over it, for ``seconds`` of wallclock."""
+    config = Config.load("connect4", {**values, "seed": seed, "total_steps": STEPS, "anneal_lr": False,
+                                      "runs_dir": "", "torch_threads": threads, "num_threads": max(1, threads)})
     env = make_env(config)
     trainer = Trainer(env, config=config)
     trainer.start()
@@ -66,9 +68,15 @@ def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides
     return trainer.policy, None
 
 
+def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
+    env_config = {"agent_first": 0.5, **train_overrides.get("env_config", {})}
+    return _train(seed, seconds, threads, {**train_overrides, "env_config": env_config})
+
+
 def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     """Both rows of every game are the learner's (the two-row env trained directly, no league)."""
-    return vs_onestep(seed, seconds, threads, runs_dir, overrides, {"env_config": {"players": 2}, **train_overrides})
+    env_config = {"players": 2, **train_overrides.get("env_config", {})}
+    return _train(seed, seconds, threads, {**train_overrides, "env_config": env_config})
 
 
 def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
@@ -139,7 +147,7 @@ def main() -> None:
     parser.add_argument("--runs-dir", default="runs/self_play_bench", help="where the self-play runs are kept")
     parser.add_argument("--arms", default=DEFAULT_ARMS, help=f"which trainings to run, of {', '.join(ARMS)}")
     parser.add_argument("--league", default="", help="KEY=VALUE,... over the league file's [league] table")
-    parser.add_argument("--train", default="", help="KEY=VALUE,... over both arms' training settings")
+    parser.add_argument("--train", default="", help="KEY=VALUE,... over every arm's training settings")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = [a for a in args.arms.split(",") if a]

@@ -183,8 +183,9 @@ def test_mirror_instances_are_the_learners_on_every_row_and_neither_rated_nor_co
     assert env.num_rows == 2 * 2 + 2 * 1  # both rows of instances 0 and 1, row 0 of instances 2 and 3
     obs, _ = env.reset(seed=0)
     rows = [0, 1, 2, 3, 4, 6]
+    assert env.assigned.tolist()[:2] == [-1, -1]  # no opponent is drawn for a mirror instance
     rng = np.random.default_rng(0)
-    league_games = league_episodes = 0
+    league_games = league_episodes = mirror_games = 0
     for _ in range(300):
         assert np.array_equal(obs, inner.observations[rows]) and np.array_equal(env.masks, inner.masks[rows])
         legal = obs[:, 42:] > 0
@@ -192,30 +193,41 @@ def test_mirror_instances_are_the_learners_on_every_row_and_neither_rated_nor_co
         obs, rewards, term, trunc, _ = env.step(actions)
         assert np.array_equal(inner.actions[:4], actions[:4])  # the learner's moves on both sides
         assert np.array_equal(rewards, inner.rewards[rows])
-        league_games += int((inner.terminals | inner.truncations).reshape(4, 2)[2:].all(1).sum())
+        games = (inner.terminals | inner.truncations).reshape(4, 2).all(1)
+        league_games += int(games[2:].sum())
+        mirror_games += int(games[:2].sum())
         league_episodes += int((term | trunc)[4:].sum())
+        assert np.all(rewards[:4].reshape(2, 2).sum(1) == 0)  # a mirror game's outcome, from both sides
     stats = env.episode_stats()
-    assert league_games > 10 and len(matchmaker.results) == league_games  # mirror games are not rated
+    assert mirror_games > 10 and league_games > 10
+    assert len(matchmaker.results) == league_games  # mirror games are not rated
     assert stats["episodes"] == league_episodes  # nor counted in the learner's win rate
-    with pytest.raises(ValueError, match="mirror_envs"):
-        OpponentEnv(_c4(num_envs=4), 1, matchmaker, mirror_envs=4)
+    for bad in (4, -1):
+        with pytest.raises(ValueError, match="mirror_envs"):
+            OpponentEnv(_c4(num_envs=4), 1, matchmaker, mirror_envs=bad)
     env.close()
 
 
 def test_self_play_with_mirror_instances_trains_on_both_sides_of_them():
     from sailfish.league.self_play import make_self_play
 
-    env, trainer, league = make_self_play(_config(num_envs=8, rollout_steps=64, minibatch_size=256, torch_threads=1),
-                                          LeagueConfig(mirror_fraction=0.5))
-    assert env.mirror_envs == 4 and trainer.experience.rows == 4 * 2 + 4
+    config = _config(num_envs=8, rollout_steps=64, minibatch_size=208, torch_threads=1)
+    env, trainer, league = make_self_play(config, LeagueConfig(mirror_fraction=0.7))
+    assert env.mirror_envs == 5 and trainer.experience.rows == 5 * 2 + 3  # 0.7 x 8 instances, rounded down
     trainer.start()
     trainer.iteration()
-    masks = trainer.experience.masks
-    # a mirror instance's two rows take turns: on every step exactly one of them is live
-    assert bool((masks[0:8:2] ^ masks[1:8:2]).all())
+    exp = trainer.experience
+    masks = exp.masks
+    # both rows of a mirror instance reach the loss (live samples), taking turns move by move
+    assert bool((masks[0:10:2] ^ masks[1:10:2]).all())
+    assert masks[0:10:2].any() and masks[1:10:2].any()
+    wins, losses = exp.rewards[0:10:2] == 1, exp.rewards[1:10:2] == -1
+    assert bool((wins == (exp.rewards[1:10:2] == -1)).all()) and wins.any() and losses.any()
     assert league.games > 0  # the other instances played the league's snapshot
     trainer.close()
     env.close()
+    with pytest.raises(ValueError, match="mirror_fraction: 0.1 of 8 env instances is none"):
+        make_self_play(config, LeagueConfig(mirror_fraction=0.1))
 
 
 def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path):
@@ -238,6 +250,9 @@ def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path):
 def test_a_snapshot_acts_through_the_c_rollout_step_as_through_torch(greedy):
     inner = _c4(num_envs=256)
     policy = policy_for_spaces(inner.single_observation_space, inner.single_action_space, _config())
+    with torch.no_grad():  # a sharper head than an initialised one, so the greedy choice is not a near tie
+        for p in policy.parameters():
+            p.mul_(4.0)
     fused = PolicyOpponent(policy, inner.single_action_space, seed=5, greedy=greedy)
     torch_path = PolicyOpponent(policy, inner.single_action_space, seed=5, greedy=greedy, fused=False)
     assert fused._fused is not None and torch_path._fused is None

@@ -73,14 +73,17 @@ class League:
         template: a policy of the learner's architecture; snapshots are copies of it with other weights.
         action_space: one row's action space (the opponents' distribution).
         env_name: the env's name, for scripted bots (``config.bots``).
+        observation_space: one row's observation space (needed for ``config.checkpoints``).
+        fused_act: snapshots and checkpoints act through the C rollout step where it serves them
+            (``PolicyOpponent``'s ``fused``; the trainer passes ``Config.fused_act``).
     """
 
     def __init__(self, config: LeagueConfig, template: torch.nn.Module, action_space: gym.Space,
-                 env_name: str = "", observation_space: gym.Space | None = None):
+                 env_name: str = "", observation_space: gym.Space | None = None, fused_act: bool = True):
         self.openskill = require("openskill.models", "the league's ratings")
         self.model = self.openskill.PlackettLuce()
         self.config, self.template, self.action_space, self.env_name = config, template, action_space, env_name
-        self.observation_space = observation_space
+        self.observation_space, self.fused_act = observation_space, fused_act
         self.entries: dict[int, dict[str, Any]] = {}  # id -> name, kind, counts, rating, weights
         self.opponents: dict[int, Opponent] = {}
         self.learner = self.model.rating()
@@ -96,7 +99,8 @@ class League:
         if self.observation_space is None:
             raise ValueError("League: checkpoint opponents need the env's observation_space")
         opponent = PolicyOpponent.from_checkpoint(path, self.observation_space, self.action_space,
-                                                  seed=self.config.seed, greedy=self.config.greedy)
+                                                  seed=self.config.seed, greedy=self.config.greedy,
+                                                  fused=self.fused_act)
         opponent.path = path
         return opponent
 
@@ -106,7 +110,8 @@ class League:
         ``pool_size``. Returns its id."""
         uid = self.next_id
         opponent = PolicyOpponent(policy, self.action_space, name=f"snapshot@{update}",
-                                  seed=self.config.seed + 7919 * (uid + 1), greedy=self.config.greedy)
+                                  seed=self.config.seed + 7919 * (uid + 1), greedy=self.config.greedy,
+                                  fused=self.fused_act)
         self._add(opponent, "snapshot", opponent.state_dict(), update,
                   rating=(self.learner.mu, self.model.rating().sigma))
         snapshots = [i for i, e in self.entries.items() if e["kind"] == "snapshot"]
@@ -203,7 +208,8 @@ class League:
                 saved = {k: v.detach().clone() for k, v in policy.state_dict().items()}
                 policy.load_state_dict(e["weights"])
                 opponent = PolicyOpponent(policy, self.action_space, name=e["name"],
-                                          seed=self.config.seed + 7919 * (uid + 1), greedy=self.config.greedy)
+                                          seed=self.config.seed + 7919 * (uid + 1), greedy=self.config.greedy,
+                                          fused=self.fused_act)
                 policy.load_state_dict(saved)  # the template (the learner, maybe) keeps its own weights
             elif e["kind"] == "checkpoint":  # re-read from its file (weights not copied into the league)
                 opponent = self._checkpoint(e["path"])

@@ -93,7 +93,8 @@ class PolicyOpponent:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, observation_space: gym.Space, action_space: gym.Space,
-                        name: str | None = None, seed: int = 0, greedy: bool = False) -> "PolicyOpponent":
+                        name: str | None = None, seed: int = 0, greedy: bool = False,
+                        fused: bool = True) -> "PolicyOpponent":
         """The policy of a run's checkpoint (a ``model_<update>.pt`` file or a run directory: its newest),
         loaded safely with ``load_checkpoint``.
 
@@ -120,7 +121,7 @@ class PolicyOpponent:
         except RuntimeError as e:  # shapes: a run whose spaces are unknown here (a factory env)
             raise ValueError(f"opponent checkpoint {file}: its weights do not fit this env's "
                              f"{_space_text(*here)} ({str(e).splitlines()[0]})") from None
-        return cls(policy, action_space, name or f"{config.env}@{file.name}", seed, greedy)
+        return cls(policy, action_space, name or f"{config.env}@{file.name}", seed, greedy, fused)
 
 
 class _Spaces:

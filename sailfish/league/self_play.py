@@ -45,7 +45,8 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
         raise ValueError(f"[league] learner_rows_per_env: must be below the {rows} rows per instance of "
                          f"{config.env} (the rest are the opponent's), got {league_config.learner_rows_per_env}")
     template = policy_for_spaces(env.single_observation_space, env.single_action_space, config)
-    league = League(league_config, template, env.single_action_space, config.env, env.single_observation_space)
+    league = League(league_config, template, env.single_action_space, config.env, env.single_observation_space,
+                    fused_act=config.fused_act)
     if resume is not None:
         path = Path(resume) / LEAGUE_FILE
         if not path.is_file():
@@ -54,7 +55,11 @@ def make_self_play(config, league_config: LeagueConfig, resume: str | os.PathLik
         from sailfish.train.checkpoint import load_checkpoint
 
         league.load_state_dict(load_checkpoint(path)["league"])
-    mirror_envs = min(int(round(league_config.mirror_fraction * env.num_instances)), env.num_instances - 1)
+    mirror_envs = int(league_config.mirror_fraction * env.num_instances)  # floor: < num_instances, as f < 1
+    if league_config.mirror_fraction > 0 and mirror_envs == 0:
+        env.close()
+        raise ValueError(f"[league] mirror_fraction: {league_config.mirror_fraction} of {env.num_instances} env "
+                         "instances is none of them; raise it or num_envs (or set it 0)")
     wrapped = OpponentEnv(env, league_config.learner_rows_per_env, league,
                           alternate_seats=league_config.alternate_seats, seed=league_config.seed + config.seed,
                           mirror_envs=mirror_envs)

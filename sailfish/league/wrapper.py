@@ -116,6 +116,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         if not 0 <= M < N:
             raise ValueError(f"mirror_envs: must be 0 to num_instances - 1 = {N - 1} (at least one instance plays "
                              f"the opponents), got {mirror_envs}")
+        # agents_per_env: the learner's rows of an instance that plays opponents (a mirror one has A)
         self.agents_per_env, self._rows_per_env = L, A
         self._mirror_rows = M * A  # the learner's rows in the mirror instances, which come first
         self.num_rows = self.num_envs = M * A + (N - M) * L
@@ -148,7 +149,8 @@ class OpponentEnv(gym.vector.VectorEnv):
 
     # ------------------------------------------------------------------ the protocol
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        """Resets the wrapped env, seats every learner in its first seat and draws every env's opponent."""
+        """Resets the wrapped env, seats every learner in its first seat and draws the opponent of every
+        env but the mirror ones."""
         self.env.reset(seed=seed)
         if seed is not None:
             self.rng = np.random.default_rng([int(seed), 17])
@@ -193,7 +195,7 @@ class OpponentEnv(gym.vector.VectorEnv):
         return self.observations, self.rewards, self.terminals, self.truncations, {}
 
     def episode_stats(self) -> dict[str, float]:
-        """Means of the learner's games finished since the last call (``{}`` if none)."""
+        """Means of the learner's episodes against opponents finished since the last call (``{}`` if none)."""
         self.env.episode_stats()  # drained so the wrapped env's counters do not pile up (its row 0's view)
         out, self._totals = summarize(self._totals), np.zeros(4, np.float64)
         return out

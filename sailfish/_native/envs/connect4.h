@@ -49,7 +49,7 @@ static const ParamDesc connect4_params[] = {
     {"opponent", 0, 0, 2, 1, "0 = one-ply lookahead, 1 = alpha-beta minimax (opponent_depth), 2 = random legal"},
     {"opponent_depth", 4, 1, C4_MAX_DEPTH, 1, "plies the minimax opponent (opponent = 1) searches"},
     {"players", 1, 1, 2, 1, "1 = the agent vs a scripted opponent; 2 = both sides are agent rows (self-play)"},
-    {"opening_plies", 0, 0, 6, 1, "players = 2: each game starts after 0 to opening_plies (uniform) random legal moves"},
+    {"opening_plies", 0, 0, 6, 1, "players = 2: each game starts after 0 to opening_plies (uniform) random moves"},
 };
 
 static const char* const connect4_extra_stats[] = {"draws", "illegal_moves"};
