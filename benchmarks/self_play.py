@@ -43,11 +43,17 @@ BOTS = {"bot:onestep": dict(opponent=0), "bot:minimax4": dict(opponent=1, oppone
 STEPS = 10**12  # a time budget ends the runs, never total_steps
 
 
+def _over(values: dict, overrides: dict) -> dict:
+    """``overrides`` over ``values``, ``env_config`` merged key by key (so ``--train
+    env_config={opening_plies=4}`` keeps an arm's ``players``)."""
+    env_config = {**values.get("env_config", {}), **overrides.get("env_config", {})}
+    return {**values, **overrides, "env_config": env_config}
+
+
 def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     train, league = load_league_file(league_file("connect4"))
     league = {**league, **overrides}
-    env_config = {**train.get("env_config", {}), **train_overrides.get("env_config", {})}
-    config = Config.load("connect4", {**train, **train_overrides, "env_config": env_config, "seed": seed,
+    config = Config.load("connect4", {**_over(train, train_overrides), "seed": seed,
                                       "total_steps": STEPS, "anneal_lr": False, "runs_dir": runs_dir,
                                       "torch_threads": threads, "num_threads": max(1, threads), "log_seconds": 10})
     trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
@@ -69,14 +75,12 @@ def _train(seed: int, seconds: float, threads: int, values: dict):
 
 
 def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
-    env_config = {"agent_first": 0.5, **train_overrides.get("env_config", {})}
-    return _train(seed, seconds, threads, {**train_overrides, "env_config": env_config})
+    return _train(seed, seconds, threads, _over({"env_config": {"agent_first": 0.5}}, train_overrides))
 
 
 def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     """Both rows of every game are the learner's (the two-row env trained directly, no league)."""
-    env_config = {"players": 2, **train_overrides.get("env_config", {})}
-    return _train(seed, seconds, threads, {**train_overrides, "env_config": env_config})
+    return _train(seed, seconds, threads, _over({"env_config": {"players": 2}}, train_overrides))
 
 
 def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
