@@ -6,7 +6,8 @@
 
 Each seed trains once per arm, every run for the same wallclock. The default arms: self-play
 (players = 2, the league settings of sailfish/configs/league/connect4.toml) and training against the
-one-ply bot (players = 1, agent_first = 0.5, connect4.toml as it is). ``--arms mirror`` adds a
+one-ply bot (players = 1, agent_first = 0.5, connect4.toml with the league file's encoder, so the two
+arms train the same network). ``--arms mirror`` adds a
 third: the two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
 bot:minimax4 at full skill, half the games moving first (greedy actions); the table gives the median
@@ -57,7 +58,7 @@ def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides:
                                       "total_steps": STEPS, "anneal_lr": False, "runs_dir": runs_dir,
                                       "torch_threads": threads, "num_threads": max(1, threads), "log_seconds": 10})
     trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
-    return trainer.policy, trainer.run_dir
+    return trainer.policy, trainer.run_dir, trainer.global_step
 
 
 def _train(seed: int, seconds: float, threads: int, values: dict):
@@ -71,11 +72,14 @@ def _train(seed: int, seconds: float, threads: int, values: dict):
         trainer.iteration()
     trainer.close()
     env.close()
-    return trainer.policy, None
+    return trainer.policy, None, trainer.global_step
 
 
 def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
-    return _train(seed, seconds, threads, _over({"env_config": {"agent_first": 0.5}}, train_overrides))
+    """connect4.toml against the one-ply bot, with self-play's network (the league file's ``encoder``),
+    so that the two arms differ in their opponents only."""
+    encoder = load_league_file(league_file("connect4"))[0].get("encoder", "mlp")
+    return _train(seed, seconds, threads, _over({"env_config": {"agent_first": 0.5}, "encoder": encoder}, train_overrides))
 
 
 def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
@@ -107,14 +111,14 @@ def rating_trend(run_dir) -> float:
 
 
 def job(args: tuple) -> tuple:
-    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds)."""
+    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds, steps)."""
     arm, seed, seconds, threads, games, runs_dir, overrides, train_overrides = args
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
-    policy, run_dir = ARMS[arm](seed, seconds, threads, runs_dir, overrides, train_overrides)
+    policy, run_dir, steps = ARMS[arm](seed, seconds, threads, runs_dir, overrides, train_overrides)
     took = time.perf_counter() - t0
     trend = rating_trend(run_dir) if run_dir is not None else float("nan")
-    return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took
+    return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took, steps
 
 
 ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep, "mirror": mirror}
@@ -164,12 +168,12 @@ def main() -> None:
     results: dict[str, list[dict]] = {arm: [] for arm in arms}
     trends: list[float] = []
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        for arm, seed, rates, trend, run_dir, took in pool.imap_unordered(job, tasks):
+        for arm, seed, rates, trend, run_dir, took, steps in pool.imap_unordered(job, tasks):
             results[arm].append(rates)
             if run_dir is not None:
                 trends.append(trend)
             cells = "  ".join(f"{bot} {side} {rates[(bot, side)]:.3f}" for bot in BOTS for side in ("first", "second"))
-            print(f"seed {seed} {arm}: trained {took:.0f} s (with evaluation); {cells}"
+            print(f"seed {seed} {arm}: {steps / 1e6:.1f}M steps, {took:.0f} s with evaluation; {cells}"
                   + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
     print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "
           f"on {os.cpu_count()} cores, torch {torch.__version__}"

@@ -226,9 +226,10 @@ def test_self_play_with_mirror_instances_trains_on_both_sides_of_them():
         make_self_play(config, LeagueConfig(mirror_fraction=0.1))
 
 
-def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path):
+@pytest.mark.parametrize("encoder", ["mlp", "connect4"])  # the C rollout step, torch
+def test_snapshot_opponent_acts_as_the_policy_did_when_saved(tmp_path, encoder):
     inner = _c4()
-    config = _config()
+    config = _config(encoder=encoder)
     policy = policy_for_spaces(inner.single_observation_space, inner.single_action_space, config)
     save_checkpoint(tmp_path, 1, {"policy": policy.state_dict(), "config": config.to_dict()})
     obs = torch.from_numpy(np.random.default_rng(0).choice([-1.0, 0.0, 1.0], (64, 49)).astype(np.float32))

@@ -306,3 +306,43 @@ def test_a_gaussian_takes_the_masks_argument_but_refuses_masks():
     assert dist.sample(params, None, None)[0].shape == (3, 2) and dist.mode(params, None).shape == (3, 2)
     with pytest.raises(ValueError, match="no legal-action masks"):
         dist.sample(params, None, torch.ones(3, 2, dtype=torch.bool))
+
+
+# ---------------------------------------------------------------- the connect4 board encoder
+def test_connect4_encoder_planes_are_own_other_and_playable_cells():
+    from sailfish.policies.board import Connect4Encoder
+    from test_connect4 import game
+
+    rows = [".......",
+            ".......",
+            ".......",
+            "...O...",
+            "..XX...",
+            "O.XOX.."]
+    env = game(rows)
+    obs = torch.from_numpy(env.observations)
+    planes = Connect4Encoder(env.single_observation_space, hidden=8).planes(obs).reshape(3, 6, 7)
+    as_text = lambda plane: ["".join("#" if v else "." for v in row) for row in plane.tolist()]
+    assert as_text(planes[0]) == [".......", ".......", ".......", ".......", "..##...", "..#.#.."]
+    assert as_text(planes[1]) == [".......", ".......", ".......", "...#...", ".......", "#..#..."]
+    assert as_text(planes[2]) == [".......", ".......", "...#...", "..#....", "#...#..", ".#...##"]
+
+
+def test_connect4_encoder_is_picked_by_config_trains_and_refuses_other_observations():
+    import sailfish
+    from sailfish.policies.board import Connect4Encoder
+    from sailfish.train import Trainer
+
+    env = sailfish.make("connect4", num_envs=8, seed=0, log_interval=0)
+    config = Config(env="connect4", encoder="connect4", hidden_size=32, num_envs=8, rollout_steps=8, bptt_horizon=8,
+                    minibatch_size=32, total_steps=128, runs_dir="")
+    trainer = Trainer(env, config=config)
+    assert isinstance(trainer.policy.encoder, Connect4Encoder)
+    before = [p.detach().clone() for p in trainer.policy.parameters()]
+    trainer.run()
+    trainer.close()
+    assert trainer.global_step >= 128
+    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.policy.parameters()))  # every layer learns
+    env.close()
+    with pytest.raises(ValueError, match="connect4 observation"):
+        Connect4Encoder(Box(-1, 1, (42,), np.float32))

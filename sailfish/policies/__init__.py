@@ -22,7 +22,8 @@ Recurrent policies also implement the training pass over segments::
 Feedforward modules need not define ``forward_sequence``/``initial_state``; the trainer flattens
 segments and calls ``forward(obs, None)``. ``make_policy(env, config)`` picks the encoder named by
 ``config.encoder`` ("auto": MLP, CNN or, for a Dict observation holding an image,
-``sailfish.policies.combined``; "mmo": ``sailfish.policies.mmo``)
+``sailfish.policies.combined``; "mmo": ``sailfish.policies.mmo``; "connect4":
+``sailfish.policies.board``)
 and wraps it in an LSTM when ``config.recurrent``.
 """
 from sailfish.policies.distributions import Categorical, DiagGaussian, MultiCategorical, make_distribution

@@ -276,6 +276,10 @@ def make_policy(env, config=None) -> nn.Module:
             raise ValueError('obs_norm: must be False for a Dict observation with an image (encoder "combined": '
                              "only the MLP normalises observations)")
         encoder: nn.Module = CombinedEncoder(layout, hidden)
+    elif kind == "connect4":
+        from sailfish.policies.board import Connect4Encoder
+
+        encoder = Connect4Encoder(obs_space, hidden)
     elif kind == "mmo":
         from sailfish.policies.mmo import MmoEncoder
 

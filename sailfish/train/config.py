@@ -130,8 +130,9 @@ class Config:
     encoder: str = "auto"
     """Observation encoder: "auto" (CNN for [H, W, C] observations, "combined" for a Dict / Tuple
     observation holding an image, i.e. a rank-3 uint8 Box, MLP otherwise), "mlp", "cnn", "combined"
-    (a CNN per image leaf + an MLP on the other leaves, ``sailfish.policies.combined``), or "mmo" (the
-    ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``)."""
+    (a CNN per image leaf + an MLP on the other leaves, ``sailfish.policies.combined``), "mmo" (the
+    ``mmo`` world's categorical-channel encoder, ``sailfish.policies.mmo``) or "connect4" (a shared
+    layer over every 4x4 window of the board, ``sailfish.policies.board``)."""
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
     obs_norm: bool = False
@@ -193,10 +194,10 @@ class Config:
         for key in ("gamma", "gae_lambda", "adam_beta1", "adam_beta2", "prio_beta0"):
             check(key, 0.0 <= getattr(self, key) <= 1.0, "in [0, 1]")
         check("backend", self.backend in ("serial", "multiprocessing"), '"serial" or "multiprocessing"')
-        check("encoder", self.encoder in ("auto", "mlp", "cnn", "combined", "mmo"),
-              '"auto", "mlp", "cnn", "combined" or "mmo"')
+        check("encoder", self.encoder in ("auto", "mlp", "cnn", "combined", "mmo", "connect4"),
+              '"auto", "mlp", "cnn", "combined", "mmo" or "connect4"')
         check("obs_norm", not self.obs_norm or self.encoder in ("auto", "mlp"),
-              'False with encoder "cnn", "combined" or "mmo" (only the MLP normalises observations)')
+              'False with encoder "cnn", "combined", "mmo" or "connect4" (only the MLP normalises observations)')
         check("num_workers", self.num_workers >= 0, ">= 0")
         check("env_batch_size", self.env_batch_size >= 0 and (not self.env_batch_size
               or self.num_envs % self.env_batch_size == 0), f">= 0 and divide num_envs ({self.num_envs}) (0 = synchronous)")
