@@ -111,7 +111,8 @@ def rating_trend(run_dir) -> float:
 
 
 def job(args: tuple) -> tuple:
-    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds, steps)."""
+    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds of
+    training, steps)."""
     arm, seed, seconds, threads, games, runs_dir, overrides, train_overrides = args
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
@@ -173,7 +174,7 @@ def main() -> None:
             if run_dir is not None:
                 trends.append(trend)
             cells = "  ".join(f"{bot} {side} {rates[(bot, side)]:.3f}" for bot in BOTS for side in ("first", "second"))
-            print(f"seed {seed} {arm}: {steps / 1e6:.1f}M steps, {took:.0f} s with evaluation; {cells}"
+            print(f"seed {seed} {arm}: {steps / 1e6:.1f}M steps, {took:.0f} s of training; {cells}"
                   + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
     print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "
           f"on {os.cpu_count()} cores, torch {torch.__version__}"
