@@ -11,7 +11,8 @@ arms train the same network). ``--arms mirror`` adds a
 third: the two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
 bot:minimax4 at full skill, half the games moving first (greedy actions); the table gives the median
-win rate over the seeds per side.
+win rate over the seeds per side. Each seed's line also counts the distinct move sequences of the
+policy per cell (a lower bound on distinct games): against a search, greedy play repeats a few.
 The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
 league settings without editing the shipped file; ``--train`` overrides training settings of every arm
@@ -87,16 +88,19 @@ def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: di
     return _train(seed, seconds, threads, _over({"env_config": {"players": 2}}, train_overrides))
 
 
-def win_rates(policy, games: int, seed: int) -> dict[tuple[str, str], float]:
-    out = {}
+def win_rates(policy, games: int, seed: int) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], int]]:
+    """Win rates per (bot, side), and how many distinct move sequences of the policy each held."""
+    rates, distinct = {}, {}
     for bot, params in BOTS.items():
         def make_side(first: bool, n: int, params=params):
             return sailfish.make("connect4", num_envs=n, seed=seed + 1000 * first, log_interval=0,
                                  agent_first=float(first), opponent_skill=1.0, **params)
-        counts = play_match(make_side, policy.eval(), games, deterministic=True)
+        moves: dict[str, list] = {}
+        counts = play_match(make_side, policy.eval(), games, deterministic=True, moves=moves)
         for side, c in counts.items():
-            out[(bot, side)] = float(c[0] / max(1, c.sum()))
-    return out
+            rates[(bot, side)] = float(c[0] / max(1, c.sum()))
+            distinct[(bot, side)] = len(set(moves.get(side, [])))
+    return rates, distinct
 
 
 def rating_trend(run_dir) -> float:
@@ -111,15 +115,16 @@ def rating_trend(run_dir) -> float:
 
 
 def job(args: tuple) -> tuple:
-    """One training run and its evaluation: (arm, seed, win rates, rating trend, run dir, seconds of
-    training, steps)."""
+    """One training run and its evaluation: (arm, seed, win rates, distinct games, rating trend, run
+    dir, seconds of training, steps)."""
     arm, seed, seconds, threads, games, runs_dir, overrides, train_overrides = args
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()
     policy, run_dir, steps = ARMS[arm](seed, seconds, threads, runs_dir, overrides, train_overrides)
     took = time.perf_counter() - t0
     trend = rating_trend(run_dir) if run_dir is not None else float("nan")
-    return arm, seed, win_rates(policy, games, seed), trend, None if run_dir is None else str(run_dir), took, steps
+    rates, distinct = win_rates(policy, games, seed)
+    return arm, seed, rates, distinct, trend, None if run_dir is None else str(run_dir), took, steps
 
 
 ARMS = {"self-play": self_play, "vs-one-ply": vs_onestep, "mirror": mirror}
@@ -169,11 +174,12 @@ def main() -> None:
     results: dict[str, list[dict]] = {arm: [] for arm in arms}
     trends: list[float] = []
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        for arm, seed, rates, trend, run_dir, took, steps in pool.imap_unordered(job, tasks):
+        for arm, seed, rates, distinct, trend, run_dir, took, steps in pool.imap_unordered(job, tasks):
             results[arm].append(rates)
             if run_dir is not None:
                 trends.append(trend)
-            cells = "  ".join(f"{bot} {side} {rates[(bot, side)]:.3f}" for bot in BOTS for side in ("first", "second"))
+            cells = "  ".join(f"{bot} {side} {rates[(bot, side)]:.3f} ({distinct[(bot, side)]} distinct)"
+                              for bot in BOTS for side in ("first", "second"))
             print(f"seed {seed} {arm}: {steps / 1e6:.1f}M steps, {took:.0f} s of training; {cells}"
                   + (f"; rating trend {trend:.2f}, {run_dir}" if run_dir else ""), flush=True)
     print(f"\nmedian win rate over seeds {seeds}, {args.minutes:g} min of training each, {args.jobs} run(s) at a time "

@@ -88,6 +88,41 @@ def test_bot_names_map_to_connect4_opponent_parameters():
     assert bot_config("bot:minimax6") == {"opponent": 1, "opponent_depth": 6}
 
 
+def _match_moves(opponent: dict, deterministic: bool, games: int = 21):
+    import torch
+
+    import sailfish
+    from sailfish.commands.eval import play_match
+    from sailfish.policies import make_policy
+    from sailfish.train.config import Config
+
+    def make_side(first, n):
+        return sailfish.make("connect4", num_envs=n, seed=3 + first, log_interval=0, agent_first=float(first),
+                             **opponent)
+
+    torch.manual_seed(0)
+    env = make_side(True, 1)
+    policy = make_policy(env, Config.load("connect4", {"runs_dir": ""})).eval()
+    env.close()
+    moves: dict[str, list] = {}
+    counts = play_match(make_side, policy, games, deterministic=deterministic, max_envs=8, moves=moves)
+    return counts, moves
+
+
+def test_play_match_records_each_games_moves_of_the_policy():
+    counts, moves = _match_moves({"opponent": 2}, deterministic=False)  # sampled, against random play
+    for side, fewest in (("first", 4), ("second", 3)):  # a game needs four stones of one side
+        assert len(moves[side]) == counts[side].sum() == (11 if side == "first" else 10)
+        for game in moves[side]:
+            assert fewest <= len(game) <= 21 and all(len(m) == 1 and 0 <= m[0] < 7 for m in game), game
+    # Random games on both sides do not repeat; the count of distinct ones is what the benchmark reports.
+    assert len(set(moves["first"])) == 11 and len(set(moves["second"])) == 10
+    _, greedy = _match_moves({"opponent": 1, "opponent_depth": 2}, deterministic=True)
+    # Greedy play meets the same empty board in every game it opens, so it opens them all alike.
+    assert len({game[0] for game in greedy["first"]}) == 1
+    assert len(set(greedy["first"])) < 11  # and against a search it repeats whole games
+
+
 @pytest.fixture(scope="module")
 def second_connect4_run(tmp_path_factory):
     """Another connect4 run, trained by self-play (players = 2) for a few seconds."""

@@ -148,7 +148,7 @@ def bot_config(vs: str) -> dict[str, int]:
 
 
 def play_match(make_side, policy, games: int, deterministic: bool = False,
-               max_envs: int = 64) -> dict[str, np.ndarray]:
+               max_envs: int = 64, moves: dict[str, list] | None = None) -> dict[str, np.ndarray]:
     """Play ``games`` games of a two-outcome-plus-draw env against its scripted opponent, the first
     ``ceil(games / 2)`` moving first and the rest second.
 
@@ -157,6 +157,9 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
             episode is one game, its final reward the outcome (+1 win, 0 draw, -1 loss).
         policy: the trained policy; ``deterministic`` takes its most likely action.
         max_envs: envs stepped at once per side.
+        moves: if given, ``moves[side]`` gets each counted game's actions of the policy, a tuple
+            per game. Their distinct count is a lower bound on the distinct games a match held:
+            greedy play against a search repeats a few games, so 400 results need not be 400 samples.
 
     Returns:
         ``{"first": counts, "second": counts}``, each an int array ``[wins, draws, losses]``. Every
@@ -174,6 +177,7 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
         env = make_side(side == "first", num_envs)
         try:
             played = np.zeros(num_envs, dtype=np.int64)
+            games_moves = [[] for _ in range(num_envs)]
             obs_t = torch.from_numpy(env.observations)
             legal = legal_action_masks(env)
             env.reset()
@@ -183,11 +187,18 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
                     params, _, state = policy(obs_t, state)
                     actions = policy_actions(policy, params, legal, deterministic)
                     np.copyto(env.actions, actions.numpy().reshape(env.actions.shape), casting="unsafe")
+                    if moves is not None:
+                        for i, action in enumerate(env.actions.reshape(num_envs, -1).tolist()):
+                            games_moves[i].append(tuple(action))
                     _, rewards, terminals, truncations, _ = env.step(env.actions)
                     done = np.logical_or(terminals, truncations)
                     for i in np.flatnonzero(done & (played < quota)):
                         counts[side][1 - int(np.sign(rewards[i]))] += 1  # +1 -> wins, 0 -> draws, -1 -> losses
                         played[i] += 1
+                        if moves is not None:
+                            moves.setdefault(side, []).append(tuple(games_moves[i]))
+                    for i in np.flatnonzero(done):
+                        games_moves[i] = []
                     if state is not None:
                         keep = torch.from_numpy(~done).unsqueeze(1).float()
                         state = tuple(s * keep for s in state)
