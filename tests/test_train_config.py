@@ -44,8 +44,8 @@ def test_integral_float_strings_are_accepted_for_ints():
     ({"lrr": 3}, "lrr: unknown config key (did you mean 'lr'?)"),
     ({"anneal_lr": "maybe"}, "anneal_lr: must be true or false, got 'maybe'"),
     ({"bptt_horizon": 7}, "rollout_steps: must be a multiple of bptt_horizon (7)"),
-    ({"encoder": "transformer"}, 'encoder: must be "auto", "mlp", "cnn", "combined" or "mmo"'),
-    ({"encoder": "mmo", "obs_norm": True}, 'obs_norm: must be False with encoder "cnn", "combined" or "mmo"'),
+    ({"encoder": "transformer"}, 'encoder: must be "auto", "mlp", "cnn", "combined", "mmo" or "connect4"'),
+    ({"encoder": "mmo", "obs_norm": True}, 'obs_norm: must be False with encoder "cnn", "combined", "mmo" or "connect4"'),
 ])
 def test_bad_values_raise_one_line_error_naming_the_key(overrides, message):
     with pytest.raises(ValueError) as info:
