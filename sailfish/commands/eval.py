@@ -197,8 +197,9 @@ def play_match(make_side, policy, games: int, deterministic: bool = False,
                         played[i] += 1
                         if moves is not None:
                             moves.setdefault(side, []).append(tuple(games_moves[i]))
-                    for i in np.flatnonzero(done):
-                        games_moves[i] = []
+                    if moves is not None:
+                        for i in np.flatnonzero(done):
+                            games_moves[i] = []
                     if state is not None:
                         keep = torch.from_numpy(~done).unsqueeze(1).float()
                         state = tuple(s * keep for s in state)
