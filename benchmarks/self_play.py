@@ -4,16 +4,16 @@
                                    [--arms self-play,vs-one-ply[,mirror]] [--league KEY=VALUE,...]
                                    [--train KEY=VALUE,...]
 
-Each seed trains once per arm, every run for the same wallclock. The default arms: self-play
-(players = 2, the league settings of sailfish/configs/league/connect4.toml) and training against the
-one-ply bot (players = 1, agent_first = 0.5, connect4.toml with the league file's encoder, so the two
-arms train the same network). ``--arms mirror`` adds a
-third: the two-row env trained directly, the learner on both sides of every game with no league
+Each seed trains once per arm, every run for the same wallclock. The default arms: self-play alone
+(players = 2, the league settings of sailfish/configs/league/connect4.toml without its scripted bots,
+so that no scripted opponent plays in training; ``--league 'bots=["random"]'`` puts them back) and
+training against the one-ply bot (players = 1, agent_first = 0.5, connect4.toml with the league
+file's encoder, so the two arms train the same network). ``--arms mirror`` adds a third: the two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
 bot:minimax4 at full skill, half the games moving first (greedy actions); the table gives the median
 win rate over the seeds per side. Each seed's line also counts the distinct move sequences of the
 policy per cell (a lower bound on distinct games): against a search, greedy play repeats a few.
-The learning rate is not annealed (anneal_lr = false): a time budget has no known end step.
+The learning rate anneals to 0 over each run's wallclock budget (``max_seconds``), not its steps.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
 league settings without editing the shipped file; ``--train`` overrides training settings of every arm
 (e.g. ``ent_coef=0.05``; for self-play over the league file's ``[train]`` table).
@@ -54,24 +54,21 @@ def _over(values: dict, overrides: dict) -> dict:
 
 def self_play(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
     train, league = load_league_file(league_file("connect4"))
-    league = {**league, **overrides}
-    config = Config.load("connect4", {**_over(train, train_overrides), "seed": seed,
-                                      "total_steps": STEPS, "anneal_lr": False, "runs_dir": runs_dir,
-                                      "torch_threads": threads, "num_threads": max(1, threads), "log_seconds": 10})
-    trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}), seconds=seconds)
+    league = {**league, "bots": [], **overrides}  # self-play alone: the learner's snapshots, no bot
+    config = Config.load("connect4", {**_over(train, train_overrides), "seed": seed, "total_steps": STEPS,
+                                      "max_seconds": seconds, "runs_dir": runs_dir, "torch_threads": threads,
+                                      "num_threads": max(1, threads), "log_seconds": 10})
+    trainer, _ = train_self_play(config, LeagueConfig.from_dict({**league, "seed": seed}))
     return trainer.policy, trainer.run_dir, trainer.global_step
 
 
 def _train(seed: int, seconds: float, threads: int, values: dict):
     """A plain Trainer on connect4.toml with ``values`` over it, for ``seconds`` of wallclock."""
-    config = Config.load("connect4", {**values, "seed": seed, "total_steps": STEPS, "anneal_lr": False,
+    config = Config.load("connect4", {**values, "seed": seed, "total_steps": STEPS, "max_seconds": seconds,
                                       "runs_dir": "", "torch_threads": threads, "num_threads": max(1, threads)})
     env = make_env(config)
     trainer = Trainer(env, config=config)
-    trainer.start()
-    while trainer.elapsed() < seconds:
-        trainer.iteration()
-    trainer.close()
+    trainer.run()
     env.close()
     return trainer.policy, None, trainer.global_step
 

@@ -75,6 +75,16 @@ def test_two_ranks_train_cartpole_to_475_and_rank_0_alone_writes_the_run(tmp_pat
     assert float(row["episode/return"]) >= 475, row
 
 
+def test_two_ranks_stop_together_at_a_wallclock_budget(tmp_path):
+    # each rank's clock differs: both read rank 0's, or one would wait forever in the next all-reduce
+    proc = _train(tmp_path, "--max-seconds", "3", "--total-steps", str(10**12))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    row = _last_row(run_dir / "metrics.csv")
+    assert float(row["progress"]) == 1.0 and float(row["elapsed_s"]) >= 3.0, row
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     for entry in Path("/proc").iterdir():

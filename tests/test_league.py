@@ -344,6 +344,17 @@ def test_self_play_beats_a_random_player_moving_first_and_second():
     assert rates["first"] >= 0.9 and rates["second"] >= 0.9, rates
 
 
+def test_self_play_stops_at_its_wallclock_budget_with_its_league_saved(tmp_path):
+    from sailfish.league import train_self_play
+    from sailfish.league.self_play import LEAGUE_FILE
+
+    config = _config(total_steps=10**12, max_seconds=1.0, runs_dir=str(tmp_path), torch_threads=1)
+    trainer, league = train_self_play(config, LeagueConfig(snapshot_interval=2), plot=False)
+    assert trainer.finished() and trainer.global_step < 10**12 and trainer.budget_clock >= 1.0
+    saved = load_checkpoint(trainer.run_dir / LEAGUE_FILE)
+    assert saved["update"] == trainer.update_count and saved["league"]["games"] == league.games > 0
+
+
 def test_train_cli_self_play_resumes_its_league(tmp_path):
     import csv
     import subprocess

@@ -85,11 +85,11 @@ def save_league(league: League, run_dir: Path, update: int) -> Path:
 
 
 def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLike | None = None,
-                    logger: Any = None, plot: bool = True, seconds: float | None = None) -> tuple[Any, League]:
+                    logger: Any = None, plot: bool = True) -> tuple[Any, League]:
     """Trains ``config`` by self-play against a league; returns the (closed) trainer and the league.
 
-    Training stops at ``config.total_steps`` or, given ``seconds``, once the run's wallclock reaches it
-    (benchmarks at equal time; the learning rate still anneals over ``total_steps``).
+    Training stops at ``config.total_steps`` or ``config.max_seconds`` of wallclock, whichever comes
+    first (``Trainer.finished``).
 
     The run directory gets, besides the usual files, ``league.pt`` (saved with every checkpoint),
     ``league.csv`` (the learner's rating over wallclock, one row per log) and, with ``plot`` and
@@ -106,7 +106,7 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
         rating_log = _RatingLog(run_dir / RATING_FILE) if run_dir is not None else None
         last_log = -float("inf")
         with DeferredInterrupt() as interrupt:
-            while trainer.global_step < config.total_steps:
+            while not trainer.finished():
                 try:
                     interrupt.check()
                 except StoppedBetweenIterations:  # the state is whole: keep it for --resume
@@ -117,8 +117,7 @@ def train_self_play(config, league_config: LeagueConfig, resume: str | os.PathLi
                 update = trainer.update_count
                 if update % league_config.snapshot_interval == 0:
                     league.add_snapshot(trainer.policy, update)
-                done = (trainer.global_step >= config.total_steps
-                        or (seconds is not None and trainer.elapsed() >= seconds))
+                done = trainer.finished()
                 now = time.perf_counter()
                 if done or now - last_log >= config.log_seconds:
                     last_log = now

@@ -43,6 +43,11 @@ class Config:
     derives its own stream from it); the trainer uses its own generators, never the global ones."""
     total_steps: int = 1_000_000
     """Training length in agent steps; the run stops after the update that crosses it."""
+    max_seconds: float = 0.0
+    """Wallclock budget in seconds (0 = none; a resumed run's earlier sessions count): the run stops
+    after the update that crosses it or ``total_steps``, whichever comes first, and ``anneal_lr``
+    decays over whichever is nearer its end. A timed run's schedule follows the machine's speed, so
+    it is not reproducible step for step. CLI: ``--max-seconds 600``."""
     target_return: float = math.inf
     """Stop early once the mean episode return over the latest >= ``num_envs`` episodes reaches this."""
 
@@ -86,7 +91,8 @@ class Config:
     lr: float = 2.5e-3
     """Adam learning rate at the start of the run."""
     anneal_lr: bool = True
-    """Decay the learning rate linearly to 0 over ``total_steps``."""
+    """Decay the learning rate linearly to 0 over the run (``total_steps``, or ``max_seconds`` where it
+    ends first)."""
     reward_scale: float = 1.0
     """Factor applied to rewards before advantages (not to the reported returns): keeps value targets
     near unit scale when rewards are large or many, so the value loss does not swamp a shared encoder."""
@@ -202,7 +208,7 @@ class Config:
         check("env_batch_size", self.env_batch_size >= 0 and (not self.env_batch_size
               or self.num_envs % self.env_batch_size == 0), f">= 0 and divide num_envs ({self.num_envs}) (0 = synchronous)")
         check("worker_timeout", self.worker_timeout >= 0, ">= 0 (0 = wait forever)")
-        for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds"):
+        for key in ("vf_coef", "ent_coef", "prio_alpha", "checkpoint_interval", "log_seconds", "max_seconds"):
             check(key, getattr(self, key) >= 0, ">= 0")
         check("rollout_steps", self.rollout_steps % self.bptt_horizon == 0,
               f"a multiple of bptt_horizon ({self.bptt_horizon})")

@@ -138,6 +138,7 @@ class Trainer:
                                    actor=self._rollout_actor(config, autocast_dtype))
 
         self.global_step = self.update_count = self.resumed_step = 0  # steps: per member, all ranks
+        self.budget_clock = 0.0  # elapsed() at the latest update's end, rank 0's on every rank (max_seconds)
         self.member_episodes = [EpisodeWindow(min_episodes=rows // K) for _ in range(K)]
         self.episodes = self.member_episodes[0]
         self.solved_at: list[float | None] = [None] * K  # elapsed seconds when a member reached target_return
@@ -178,6 +179,7 @@ class Trainer:
             self.files.open_loggers()
         if self.world_size > 1:
             distributed.sync_from_rank0(self, saved_world)
+        self.budget_clock = self.elapsed_before  # a resumed run's budget counts its earlier sessions
         # A resumed run restarts from fresh episodes, seeded apart from the first session's (and
         # every rank's envs apart from the others').
         seeds = [c.seed + 1_000_003 * self.update_count + self.rank_seed for c in self.members]
@@ -187,7 +189,8 @@ class Trainer:
         self.session_start = time.perf_counter()
 
     def run(self) -> dict[str, float]:
-        """Train until ``total_steps`` (or every member's ``target_return``); returns the last metrics."""
+        """Train until ``total_steps``, ``max_seconds`` or every member's ``target_return``; returns the
+        last metrics."""
         cfg = self.config
         self.start()
         self._message(f"run dir: {self.run_dir}" if self.run_dir else "run dir: none (runs_dir is empty)")
@@ -195,12 +198,12 @@ class Trainer:
         last_log, metrics = -float("inf"), {}
         try:
             with DeferredInterrupt() as interrupt:
-                while self.global_step < cfg.total_steps:
+                while not self.finished():
                     interrupt.check()
                     self.iteration()
                     t0 = time.perf_counter()
                     newly = self._check_targets()
-                    done = all(s is not None for s in self.solved_at) or self.global_step >= cfg.total_steps
+                    done = all(s is not None for s in self.solved_at) or self.finished()
                     if cfg.checkpoint_interval and self.update_count % cfg.checkpoint_interval == 0 and not done:
                         self.save()
                     if done or newly or t0 - last_log >= cfg.log_seconds:
@@ -269,7 +272,7 @@ class Trainer:
             norm.observe(exp.live_samples(exp.obs, padded))
         exp.ratios.fill_(1.0)
         stats = UpdateStats(self.num_members)
-        beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.update_count / self.num_updates
+        beta = cfg.prio_beta0 + (1.0 - cfg.prio_beta0) * self.progress()
         for epoch in range(cfg.update_epochs):
             if epoch == 0 or cfg.vtrace:
                 self.compute_advantages(padded)
@@ -284,13 +287,37 @@ class Trainer:
                 else:
                     self.step(self.loss(mb, stats))
         self.update_count += 1
+        if cfg.max_seconds > 0:
+            self.budget_clock = self._rank0_elapsed()
         if norm is not None:
             norm.commit(distributed.sum_over_ranks if self.world_size > 1 else None)
         self.last_update = stats.summary(exp, padded, self.hp.per_member("clip_coef"), lr)
         self.timers["learn"] += time.perf_counter() - t_start
 
+    def progress(self) -> float:
+        """The fraction of the run done, 0 to 1: updates over ``num_updates`` or, with ``max_seconds``,
+        wallclock at the latest update over it, whichever is further."""
+        frac = self.update_count / self.num_updates
+        if self.config.max_seconds > 0:
+            frac = max(frac, self.budget_clock / self.config.max_seconds)
+        return min(1.0, frac)
+
+    def finished(self) -> bool:
+        """Whether the run has reached ``total_steps`` or, with ``max_seconds``, its wallclock budget
+        (as of the latest update: the same answer on every rank)."""
+        cfg = self.config
+        return self.global_step >= cfg.total_steps or (cfg.max_seconds > 0 and self.budget_clock >= cfg.max_seconds)
+
+    def _rank0_elapsed(self) -> float:
+        """``elapsed()``, rank 0's on every rank (ranks must anneal and stop at the same update)."""
+        if self.world_size == 1:
+            return self.elapsed()
+        clock = torch.tensor([self.elapsed()], dtype=torch.float64, device=self.device)
+        distributed.broadcast_tensors([clock], dtype=torch.float64)
+        return float(clock.item())
+
     def _anneal_lr(self) -> list[float]:
-        frac = 1.0 - self.update_count / self.num_updates if self.config.anneal_lr else 1.0
+        frac = 1.0 - self.progress() if self.config.anneal_lr else 1.0
         lrs = [c.lr * frac if solved is None else 0.0 for c, solved in zip(self.members, self.solved_at)]
         self.optimizer.param_groups[0]["lr"] = lrs[0] if self.num_members == 1 else lrs
         return lrs
@@ -375,7 +402,8 @@ class Trainer:
         """Member ``member``'s current metrics as Python floats (syncs with the device: once per log)."""
         session = time.perf_counter() - self.session_start
         out: dict[str, float] = {"update": float(self.update_count), "elapsed_s": self.elapsed(),
-                                 "sps": (self.global_step - self.resumed_step) * self.num_members / max(session, 1e-9)}
+                                 "sps": (self.global_step - self.resumed_step) * self.num_members / max(session, 1e-9),
+                                 "progress": self.progress()}
         out.update(episode_metrics(self.member_episodes[member]))
         if self.last_update is not None:
             out.update(self.last_update.as_floats(member))

@@ -42,11 +42,21 @@ def time_split(metrics: Mapping[str, float]) -> dict[str, float]:
 
 
 def progress(metrics: Mapping[str, float], step: int, total_steps: int) -> tuple[float, float]:
-    """(elapsed seconds, ETA seconds) from the metrics' elapsed time and SPS."""
+    """(elapsed seconds, ETA seconds) from the metrics' elapsed time and SPS, or from the trainer's
+    ``progress`` (the fraction done) where that is further along than the steps (a ``max_seconds``
+    budget ending first)."""
     elapsed = metrics.get("elapsed_s", 0.0)
     sps = metrics.get("sps", 0.0)
     eta = (total_steps - step) / sps if sps > 0 else math.inf
+    done = metrics.get("progress", 0.0)
+    if done > step / max(total_steps, 1) and done > 0:
+        eta = elapsed * (1.0 - done) / done
     return elapsed, max(eta, 0.0)
+
+
+def fraction_done(metrics: Mapping[str, float], step: int, total_steps: int) -> float:
+    """The run's fraction done, 0 to 1: of its steps, or the trainer's ``progress`` where further."""
+    return min(1.0, max(step / max(total_steps, 1), metrics.get("progress", 0.0)))
 
 
 class PlainProgress:
@@ -75,7 +85,7 @@ class PlainProgress:
         self._pending = None
         elapsed, eta = progress(m, step, self.total_steps)
         split = time_split(m)
-        pct = 100.0 * step / max(self.total_steps, 1)
+        pct = 100.0 * fraction_done(m, step, self.total_steps)
         line = (f"[{self.env}] step {_fmt_num(step)}/{_fmt_num(self.total_steps)} ({pct:.0f}%) "
                 f"| {_fmt_num(m.get('sps', 0.0))} SPS | {_fmt_time(elapsed)} ETA {_fmt_time(eta)} "
                 f"| return {_fmt_num(m.get('episode/return', math.nan))} "
@@ -137,7 +147,7 @@ class Dashboard:
                     f"[bold green]{_fmt_num(m.get('sps', 0.0))}[/] SPS",
                     f"elapsed {_fmt_time(elapsed)}", f"ETA {_fmt_time(eta)}", f"update {int(m.get('update', 0))}")
         bar = Table.grid()
-        bar.add_row(ProgressBar(total=max(self.total_steps, 1), completed=min(step, self.total_steps), width=60))
+        bar.add_row(ProgressBar(total=1.0, completed=fraction_done(m, step, self.total_steps), width=60))
 
         episodes = Table(title="episodes", show_header=False, box=None)
         for key in ("return", "length", "score", "count"):
