@@ -49,7 +49,7 @@ def progress(metrics: Mapping[str, float], step: int, total_steps: int) -> tuple
     sps = metrics.get("sps", 0.0)
     eta = (total_steps - step) / sps if sps > 0 else math.inf
     done = metrics.get("progress", 0.0)
-    if done > step / max(total_steps, 1) and done > 0:
+    if done > step / max(total_steps, 1):  # so done > 0
         eta = elapsed * (1.0 - done) / done
     return elapsed, max(eta, 0.0)
 
