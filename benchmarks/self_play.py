@@ -8,10 +8,11 @@ Each seed trains once per arm, every run for the same wallclock. The default arm
 (players = 2, the league settings of sailfish/configs/league/connect4.toml without its scripted bots,
 so that no scripted opponent plays in training; ``--league 'bots=["random"]'`` puts them back) and
 training against the one-ply bot (players = 1, agent_first = 0.5, connect4.toml with the league
-file's encoder, so the two arms train the same network). ``--arms mirror`` adds a third: the two-row env trained directly, the learner on both sides of every game with no league
+file's encoder, so the two arms train the same network). ``--arms mirror`` adds a third: the
+two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
-bot:minimax4 at full skill, half the games moving first (greedy actions); the table gives the median
-win rate over the seeds per side. Each seed's line also counts the distinct move sequences of the
+bot:minimax4 at full skill, and minimax4 at skill 0.9 (a diagnostic: see BOTS), half the games
+moving first (greedy actions); the table gives the median win rate over the seeds per side. Each seed's line also counts the distinct move sequences of the
 policy per cell (a lower bound on distinct games): against a search, greedy play repeats a few.
 The learning rate anneals to 0 over each run's wallclock budget (``max_seconds``), not its steps.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
@@ -41,7 +42,13 @@ from sailfish.league.self_play import league_file, load_league_file
 from sailfish.train import Trainer, make_env
 from sailfish.train.config import Config
 
-BOTS = {"bot:onestep": dict(opponent=0), "bot:minimax4": dict(opponent=1, opponent_depth=4)}
+# The two opponents at full skill, and depth-4 minimax at skill 0.9 (one move in ten skips the
+# search for a centre-weighted random column): greedy play against a full-skill search repeats a few
+# games, so that cell is near all or nothing per seed; at 0.9 the games vary and the rate moves with
+# the policy's strength. It is a diagnostic, not one of the targets.
+BOTS = {"bot:onestep": dict(opponent=0, opponent_skill=1.0),
+        "bot:minimax4": dict(opponent=1, opponent_depth=4, opponent_skill=1.0),
+        "minimax4@0.9": dict(opponent=1, opponent_depth=4, opponent_skill=0.9)}
 STEPS = 10**12  # a time budget ends the runs, never total_steps
 
 
@@ -91,7 +98,7 @@ def win_rates(policy, games: int, seed: int) -> tuple[dict[tuple[str, str], floa
     for bot, params in BOTS.items():
         def make_side(first: bool, n: int, params=params):
             return sailfish.make("connect4", num_envs=n, seed=seed + 1000 * first, log_interval=0,
-                                 agent_first=float(first), opponent_skill=1.0, **params)
+                                 agent_first=float(first), **params)
         moves: dict[str, list] = {}
         counts = play_match(make_side, policy.eval(), games, deterministic=True, moves=moves)
         for side, c in counts.items():
