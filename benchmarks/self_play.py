@@ -12,8 +12,9 @@ file's encoder, so the two arms train the same network). ``--arms mirror`` adds 
 two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
 bot:minimax4 at full skill, and minimax4 at skill 0.9 (a diagnostic: see BOTS), half the games
-moving first (greedy actions); the table gives the median win rate over the seeds per side. Each seed's line also counts the distinct move sequences of the
-policy per cell (a lower bound on distinct games): against a search, greedy play repeats a few.
+moving first (greedy actions); the table gives the median win rate over the seeds per side. Each
+seed's line also counts the distinct move sequences of the policy per cell (a lower bound on
+distinct games): against a search, greedy play repeats a few.
 The learning rate anneals to 0 over each run's wallclock budget (``max_seconds``), not its steps.
 ``--league`` overrides keys of the league file's ``[league]`` table (e.g. ``pool_size=16``), to try
 league settings without editing the shipped file; ``--train`` overrides training settings of every arm
