@@ -8,7 +8,7 @@ Each seed trains once per arm, every run for the same wallclock. The default arm
 (players = 2, the league settings of sailfish/configs/league/connect4.toml without its scripted bots,
 so that no scripted opponent plays in training; ``--league 'bots=["random"]'`` puts them back) and
 training against the one-ply bot (players = 1, agent_first = 0.5, connect4.toml with the league
-file's encoder, so the two arms train the same network). ``--arms mirror`` adds a third: the
+file's encoder settings, so the two arms train the same network). ``--arms mirror`` adds a third: the
 two-row env trained directly, the learner on both sides of every game with no league
 (connect4.toml's settings; ``--train`` over them). Each policy then plays bot:onestep and
 bot:minimax4 at full skill, and minimax4 at skill 0.9 (a diagnostic: see BOTS), half the games
@@ -81,11 +81,15 @@ def _train(seed: int, seconds: float, threads: int, values: dict):
     return trainer.policy, None, trainer.global_step
 
 
+NETWORK = ("encoder", "hidden_size", "window_filters")  # the league file's keys that shape the policy
+
+
 def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):
-    """connect4.toml against the one-ply bot, with self-play's network (the league file's ``encoder``),
-    so that the two arms differ in their opponents only."""
-    encoder = load_league_file(league_file("connect4"))[0].get("encoder", "mlp")
-    return _train(seed, seconds, threads, _over({"env_config": {"agent_first": 0.5}, "encoder": encoder}, train_overrides))
+    """connect4.toml against the one-ply bot, with self-play's network (the league file's ``NETWORK``
+    keys), so that the two arms differ in their opponents only."""
+    train = load_league_file(league_file("connect4"))[0]
+    network = {key: train[key] for key in NETWORK if key in train}
+    return _train(seed, seconds, threads, _over({"env_config": {"agent_first": 0.5}, **network}, train_overrides))
 
 
 def mirror(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):

@@ -334,10 +334,11 @@ def test_connect4_encoder_is_picked_by_config_trains_and_refuses_other_observati
     from sailfish.train import Trainer
 
     env = sailfish.make("connect4", num_envs=8, seed=0, log_interval=0)
-    config = Config(env="connect4", encoder="connect4", hidden_size=32, num_envs=8, rollout_steps=8, bptt_horizon=8,
-                    minibatch_size=32, total_steps=128, runs_dir="")
+    config = Config(env="connect4", encoder="connect4", hidden_size=32, window_filters=16, num_envs=8,
+                    rollout_steps=8, bptt_horizon=8, minibatch_size=32, total_steps=128, runs_dir="")
     trainer = Trainer(env, config=config)
     assert isinstance(trainer.policy.encoder, Connect4Encoder)
+    assert trainer.policy.encoder.window.out_channels == 16 and trainer.policy.encoder.fc.in_features == 16 * 12
     before = [p.detach().clone() for p in trainer.policy.parameters()]
     trainer.run()
     trainer.close()
@@ -346,3 +347,5 @@ def test_connect4_encoder_is_picked_by_config_trains_and_refuses_other_observati
     env.close()
     with pytest.raises(ValueError, match="connect4 observation"):
         Connect4Encoder(Box(-1, 1, (42,), np.float32))
+    with pytest.raises(ValueError, match="window_filters: must be > 0"):
+        Config(env="connect4", encoder="connect4", window_filters=0)

@@ -279,7 +279,7 @@ def make_policy(env, config=None) -> nn.Module:
     elif kind == "connect4":
         from sailfish.policies.board import Connect4Encoder
 
-        encoder = Connect4Encoder(obs_space, hidden)
+        encoder = Connect4Encoder(obs_space, hidden, int(getattr(config, "window_filters", 64)))
     elif kind == "mmo":
         from sailfish.policies.mmo import MmoEncoder
 

@@ -141,6 +141,8 @@ class Config:
     layer over every 4x4 window of the board, ``sailfish.policies.board``)."""
     hidden_size: int = 64
     """Width of the encoder's hidden layers (and of the LSTM)."""
+    window_filters: int = 64
+    """Filters of the "connect4" encoder's 4x4 window convolution (read by that encoder only)."""
     obs_norm: bool = False
     """Normalise observations by a running mean and std per element (MLP policies), updated after each update."""
     recurrent: bool = False
@@ -193,7 +195,8 @@ class Config:
         check("torch_threads", isinstance(self.torch_threads, int), "an integer (0 = auto, -n = auto over n cores)")
         check("precision", self.precision in ("auto", "bf16", "fp32"), '"auto", "bf16" or "fp32"')
         for key in ("total_steps", "num_envs", "num_threads", "rollout_steps",
-                    "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "keep_checkpoints"):
+                    "bptt_horizon", "minibatch_size", "update_epochs", "hidden_size", "window_filters",
+                    "keep_checkpoints"):
             check(key, getattr(self, key) > 0, "> 0")
         for key in ("lr", "adam_eps", "max_grad_norm", "rho_clip", "c_clip", "clip_coef", "reward_scale"):
             check(key, getattr(self, key) > 0, "> 0")
