@@ -349,3 +349,38 @@ def test_connect4_encoder_is_picked_by_config_trains_and_refuses_other_observati
         Connect4Encoder(Box(-1, 1, (42,), np.float32))
     with pytest.raises(ValueError, match="window_filters: must be > 0"):
         Config(env="connect4", encoder="connect4", window_filters=0)
+
+
+def test_a_mirror_symmetric_connect4_policy_plays_a_mirrored_board_as_its_mirror_image():
+    import copy
+
+    import sailfish
+    from sailfish.train import Trainer
+
+    env = sailfish.make("connect4", num_envs=64, seed=0, log_interval=0)
+    config = Config(env="connect4", encoder="connect4", hidden_size=32, window_filters=16, mirror_symmetric=True,
+                    num_envs=64, rollout_steps=8, bptt_horizon=8, minibatch_size=256, total_steps=1024, runs_dir="")
+    trainer = Trainer(env, config=config)
+    trainer.run()  # after updates, not only at initialisation
+    trainer.close()
+    policy = trainer.policy
+    with torch.no_grad():
+        for p in policy.parameters():  # and for any weights the ties allow, not only small trained ones
+            p.add_(torch.randn_like(p))
+    obs = torch.from_numpy(env.observations).float()
+    obs = obs[obs[:, :42].abs().sum(1) > 0]  # mid-game boards, not the empty ones of games just reset
+    assert len(obs) > 8
+    mirrored = torch.cat([obs[:, :42].reshape(-1, 6, 7).flip(-1).reshape(-1, 42), obs[:, 42:].flip(-1)], 1)
+    logits, value, _ = policy(obs)
+    m_logits, m_value, _ = policy(mirrored)
+    assert not torch.allclose(logits, logits.flip(-1), atol=1e-3)  # the boards themselves are not symmetric
+    torch.testing.assert_close(m_logits, logits.flip(-1), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(m_value, value, atol=1e-4, rtol=1e-4)
+    rebuilt = make_policy(env, config)
+    rebuilt.load_state_dict(policy.state_dict())  # a checkpoint or a league snapshot acts the same
+    assert torch.equal(rebuilt(obs)[0], logits) and torch.equal(copy.deepcopy(policy)(obs)[0], logits)
+    with pytest.raises(ValueError, match="must be even"):
+        make_policy(env, Config(env="connect4", encoder="connect4", window_filters=15, mirror_symmetric=True))
+    with pytest.raises(ValueError, match='needs encoder = "connect4"'):
+        make_policy(env, Config(env="connect4", encoder="mlp", mirror_symmetric=True))
+    env.close()

@@ -58,3 +58,77 @@ class Connect4Encoder(nn.Module):
         x = self.planes(obs).reshape(-1, 3, ROWS, COLS)
         h = F.relu(F.conv2d(x, self.window.weight, self.window.bias)).flatten(1)
         return torch.tanh(F.linear(h, self.fc.weight, self.fc.bias))
+
+
+# ---------------------------------------------------------------- left-right mirror symmetry
+# Connect4 is the same game in a mirror: column c of a board plays as column 6 - c of its mirror
+# image. ``mirror_symmetric`` builds that into the weights, so that the policy of a mirrored board is
+# the mirrored policy and its value the same: every game then teaches its mirror image as well. The
+# ties (torch.nn.utils.parametrize) cost no arithmetic at a forward: the layers keep their sizes, half
+# of each layer's units are the mirror images of the other half.
+#
+#   window filters k and k + F/2: one filter and its left-right flip (same bias), so the mirrored
+#       board's window features are the board's own, windows mirrored and filter pairs swapped (P);
+#   hidden units u and u + H/2: the second reads the features through P, so mirroring the board
+#       swaps the two halves (Q);
+#   head: column 6 - j's logit row is column j's read through Q; the centre column's and the
+#       value's rows read u and u + H/2 alike.
+
+
+class _TiedHalves(nn.Module):
+    """A weight (or bias) whose second half of rows is the first half's, read through ``index``
+    along the last dim (``index`` None: the rows repeated, for biases)."""
+
+    def __init__(self, index: torch.Tensor | None = None, flip_width: bool = False):
+        super().__init__()
+        self.flip_width = flip_width
+        self.register_buffer("index", index, persistent=False)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        half = weight[:weight.shape[0] // 2]
+        if self.flip_width:
+            return torch.cat([half, half.flip(-1)])
+        return torch.cat([half, half if self.index is None else half[..., self.index]])
+
+
+class _MirroredHead(nn.Module):
+    """The head's rows (7 column logits, then the value): rows 4-6 are rows 2-0 read through the
+    hidden pair swap ``index``; rows 3 and 7 the mean of themselves and their swap (symmetric)."""
+
+    def __init__(self, index: torch.Tensor, is_bias: bool):
+        super().__init__()
+        self.is_bias = is_bias
+        self.register_buffer("index", index, persistent=False)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        swap = (lambda w: w) if self.is_bias else (lambda w: w[..., self.index])
+        centre, value = weight[3:4], weight[COLS:COLS + 1]
+        if not self.is_bias:
+            centre, value = (centre + swap(centre)) / 2, (value + swap(value)) / 2
+        return torch.cat([weight[:3], centre, swap(weight[:3]).flip(0), value])
+
+
+def mirror_symmetric(policy: nn.Module) -> nn.Module:
+    """Tie ``policy``'s weights (a ``Policy`` on a ``Connect4Encoder``, 7 columns) so that it is
+    exactly left-right symmetric; returns the same policy. Needs an even number of window filters
+    and of hidden units."""
+    from torch.nn.utils import parametrize
+
+    encoder = getattr(policy, "encoder", None)
+    if not isinstance(encoder, Connect4Encoder) or getattr(policy, "num_params", None) != COLS:
+        raise ValueError("mirror_symmetric: needs a feed-forward Policy on the connect4 encoder "
+                         "(encoder = \"connect4\", recurrent = false)")
+    filters, hidden = encoder.window.out_channels, encoder.fc.out_features
+    if filters % 2 or hidden % 2:
+        raise ValueError(f"mirror_symmetric: window_filters ({filters}) and hidden_size ({hidden}) must be even")
+    wins_r, wins_c = ROWS - LINE + 1, COLS - LINE + 1
+    k, r, c = torch.meshgrid(torch.arange(filters), torch.arange(wins_r), torch.arange(wins_c), indexing="ij")
+    features = ((k + filters // 2) % filters) * wins_r * wins_c + r * wins_c + (wins_c - 1 - c)  # P
+    units = (torch.arange(hidden) + hidden // 2) % hidden  # Q
+    parametrize.register_parametrization(encoder.window, "weight", _TiedHalves(flip_width=True))
+    parametrize.register_parametrization(encoder.window, "bias", _TiedHalves())
+    parametrize.register_parametrization(encoder.fc, "weight", _TiedHalves(features.flatten()))
+    parametrize.register_parametrization(encoder.fc, "bias", _TiedHalves())
+    parametrize.register_parametrization(policy.head, "weight", _MirroredHead(units, is_bias=False))
+    parametrize.register_parametrization(policy.head, "bias", _MirroredHead(units, is_bias=True))
+    return policy

@@ -289,6 +289,13 @@ def make_policy(env, config=None) -> nn.Module:
     else:
         encoder = MLP(obs_space, hidden, obs_norm=obs_norm)
     policy = Policy(encoder, env.single_action_space)
+    if getattr(config, "mirror_symmetric", False):
+        if kind != "connect4" or getattr(config, "recurrent", False):
+            raise ValueError('mirror_symmetric: needs encoder = "connect4" and recurrent = false '
+                             f"(got encoder {kind!r}, recurrent {getattr(config, 'recurrent', False)})")
+        from sailfish.policies.board import mirror_symmetric
+
+        mirror_symmetric(policy)
     if getattr(config, "recurrent", False):
         policy = LSTM(policy)
     return policy

@@ -143,6 +143,9 @@ class Config:
     """Width of the encoder's hidden layers (and of the LSTM)."""
     window_filters: int = 64
     """Filters of the "connect4" encoder's 4x4 window convolution (read by that encoder only)."""
+    mirror_symmetric: bool = False
+    """Tie the "connect4" policy's weights so that it plays a mirrored board as the mirror image of its
+    play (``sailfish.policies.board.mirror_symmetric``; needs even window_filters and hidden_size)."""
     obs_norm: bool = False
     """Normalise observations by a running mean and std per element (MLP policies), updated after each update."""
     recurrent: bool = False
