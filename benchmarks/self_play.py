@@ -84,7 +84,8 @@ def _train(seed: int, seconds: float, threads: int, values: dict):
     return trainer.policy, None, trainer.global_step
 
 
-NETWORK = ("encoder", "hidden_size", "window_filters", "mirror_symmetric")  # the league file's keys that shape the policy
+# The league file's keys that shape the policy.
+NETWORK = ("encoder", "hidden_size", "window_filters", "mirror_symmetric")
 
 
 def vs_onestep(seed: int, seconds: float, threads: int, runs_dir: str, overrides: dict, train_overrides: dict):

@@ -102,10 +102,10 @@ class _MirroredHead(nn.Module):
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         swap = (lambda w: w) if self.is_bias else (lambda w: w[..., self.index])
-        centre, value = weight[3:4], weight[COLS:COLS + 1]
+        left, centre, value = weight[:COLS // 2], weight[COLS // 2:COLS // 2 + 1], weight[COLS:COLS + 1]
         if not self.is_bias:
             centre, value = (centre + swap(centre)) / 2, (value + swap(value)) / 2
-        return torch.cat([weight[:3], centre, swap(weight[:3]).flip(0), value])
+        return torch.cat([left, centre, swap(left).flip(0), value])
 
 
 def mirror_symmetric(policy: nn.Module) -> nn.Module:
